@@ -1,0 +1,150 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { egressConfigSchema } from '../egress/config.js';
+
+/** Hard limits in one place: config values outside them are refused at start-up. */
+export const LIMITS = {
+  maxConcurrency: 1000,
+  maxCheckTimeoutSeconds: 600,
+  maxBodyBytes: 10 * 1024 * 1024,
+  errorReasonLength: 254,
+} as const;
+
+const cronField = z
+  .string()
+  .min(1)
+  .refine((value) => cron.validate(value), 'is not a valid cron expression');
+
+/**
+ * The whole configuration, with every default. config/mailmon.yaml documents the same keys;
+ * environment variables (see ENV_VARS in load.ts) override the file.
+ */
+export const configSchema = z
+  .object({
+    database: z
+      .object({
+        /** sqlite:PATH (relative to the working directory), sqlite:///ABS/PATH, or mysql://user:pass@host:port/db */
+        url: z
+          .string()
+          .regex(/^(sqlite:|mysql:\/\/|mariadb:\/\/)/, 'must start with sqlite:, mysql:// or mariadb://')
+          .default('sqlite:./data/mailmon.sqlite'),
+        /** Connection pool size for MySQL. */
+        poolMax: z.number().int().min(1).max(100).default(10),
+      })
+      .strict()
+      .prefault({}),
+    secrets: z
+      .object({
+        /** Keyring in text form (`id:base64key[,id:base64key...]`, first = active). Prefer keyFile. */
+        key: z.string().min(1).optional(),
+        /** Key file; on the embedded SQLite default it is generated (mode 0600) on first start. */
+        keyFile: z.string().min(1).default('./data/secret.key'),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9187),
+        /** SHA-256 hex digests of API tokens (`mailmon tokens hash` prints one). */
+        tokenHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest')).default([]),
+        /** Serve /metrics without a token. */
+        publicMetrics: z.boolean().default(true),
+        /** Serve /healthz without a token. */
+        publicHealth: z.boolean().default(true),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(LIMITS.maxBodyBytes)
+          .default(1024 * 1024),
+        /** Requests per minute per client on the test endpoints. */
+        testRateLimitPerMinute: z.number().int().min(1).default(30),
+      })
+      .strict()
+      .prefault({}),
+    scheduler: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** node-cron expression for sweeps (seconds field optional). */
+        schedule: cronField.default('*/5 * * * *'),
+        /** An account is due again this long after its last check's sweep started. */
+        checkIntervalSeconds: z.number().int().min(10).default(300),
+        /** Spread a sweep's check starts over this many seconds instead of firing all at once. */
+        spreadSeconds: z.number().min(0).default(60),
+        /** At most this many checks run at once. */
+        concurrency: z.number().int().min(1).max(LIMITS.maxConcurrency).default(16),
+        /** At most this many checks run at once against one server host (providers throttle logins). */
+        perHostConcurrency: z.number().int().min(1).max(LIMITS.maxConcurrency).default(4),
+        /** Hard deadline for one side (IMAP or SMTP) of one check. */
+        checkTimeoutSeconds: z.number().min(1).max(LIMITS.maxCheckTimeoutSeconds).default(30),
+      })
+      .strict()
+      .prefault({}),
+    status: z
+      .object({
+        /** ErrorCount at which Failing becomes Failed. */
+        failedThreshold: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .prefault({}),
+    history: z
+      .object({
+        /** Check results older than this are deleted after each sweep. 0 keeps everything. */
+        retentionDays: z.number().int().min(0).default(30),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** auto = readable on a TTY, JSON otherwise. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /**
+         * Per-account series (account_id label): "all", "none" (aggregates only), or a number N to
+         * export only the N lowest account ids. Large installations should use "none" or a cap.
+         */
+        perAccountSeries: z.union([z.enum(['all', 'none']), z.number().int().min(1)]).default('all'),
+        /** Also export Node.js runtime metrics (process_*, nodejs_*). */
+        runtime: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        /**
+         * PEM file of extra CA certificates trusted, besides the system CAs, by probes whose target
+         * carries no CA of its own (an internal CA). Read once at start-up; null trusts the system CAs.
+         */
+        extraCaFile: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    probes: z
+      .object({
+        /**
+         * When set, every SMTP check also sends a short, clearly marked test message from the
+         * account's address to this recipient (like SuperOffice's TestSmtpServer). Off by default.
+         */
+        testSendTo: z.email('must be an e-mail address').nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    /** Where probes may connect; see the README's "Egress policy". */
+    egress: egressConfigSchema,
+    shutdown: z
+      .object({
+        /** On SIGTERM, wait this long for in-flight checks before giving up on them. */
+        drainTimeoutSeconds: z.number().min(0).default(45),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
