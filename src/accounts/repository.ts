@@ -1,0 +1,137 @@
+import type { FailureCode, Phase } from '../probes/errors.js';
+import type { AuthType, PhaseTiming, Protocol, Security, TlsFacts, TranscriptLine } from '../probes/types.js';
+import type { CheckOutcome, StatusState } from './status.js';
+import type { AccountStatus, EmailAccount } from './types.js';
+
+/** One side's credentials as given on import or save. */
+export interface ServiceAuthInput {
+  server: string;
+  port: number;
+  authType: AuthType;
+  username: string;
+  /** Clear text; undefined keeps the stored value (updates only). */
+  password: string | undefined;
+  security: Security;
+  acceptUnverifiedCert: boolean;
+  /** Extra trusted CA (PEM); null = system CAs only. */
+  caPem: string | null;
+  /**
+   * OAuth2 refresh settings ('oauth2' sides only; other auth types store none). undefined keeps the
+   * stored ones (none on create); null removes them.
+   */
+  oauth?: OAuthInput | null;
+}
+
+export interface OAuthInput {
+  tokenUrl: string;
+  clientId: string;
+  /** Clear text; undefined keeps the stored one; null = public client. */
+  clientSecret: string | null | undefined;
+  /** Clear text; undefined keeps the stored one (only while TokenUrl and ClientId stay the same). */
+  refreshToken: string | undefined;
+  scope: string | null;
+}
+
+/** A refreshed access token to store in place of `previous` (see AccountRepository.storeOAuthToken). */
+export interface OAuthTokenUpdate {
+  previous: { accessToken: string; refreshToken: string };
+  accessToken: string;
+  expiresAt: Date | null;
+  /** A rotated refresh token; undefined keeps the stored one. */
+  refreshToken?: string;
+}
+
+export interface AccountInput {
+  /** 0 or undefined creates; otherwise updates that account. */
+  emailAccountId?: number;
+  emailAddress: string;
+  associateId: number;
+  incoming: ServiceAuthInput | null;
+  outgoing: ServiceAuthInput | null;
+}
+
+/** One side's stored result, without secrets. */
+export interface SideCheck {
+  side: Protocol;
+  checkedAt: Date;
+  ok: boolean;
+  code: FailureCode | null;
+  phase: Phase | null;
+  reason: string | null;
+  durationMs: number;
+  lastSuccessAt: Date | null;
+  /** The certificate's notAfter seen at this check, when TLS was used. */
+  tlsNotAfter: Date | null;
+  details: { phases: PhaseTiming[]; tls?: TlsFacts; transcript: TranscriptLine[] } | null;
+}
+
+export type HistoryEntry = Omit<SideCheck, 'lastSuccessAt' | 'details' | 'tlsNotAfter'>;
+
+/** What a restart needs to restore an account's metrics (no transcripts). */
+export interface AccountSnapshot {
+  id: number;
+  status: AccountStatus;
+  errorCount: number;
+  sides: SideCheck[];
+  /** The server each side talks to (labels the certificate-expiry series). */
+  endpoints: Partial<Record<Protocol, { host: string; port: number }>>;
+}
+
+export interface CheckRecord {
+  checkedAt: Date;
+  outcome: CheckOutcome;
+  sides: Omit<SideCheck, 'lastSuccessAt' | 'tlsNotAfter'>[];
+  nextDueAt: Date;
+}
+
+export interface RecordedCheck {
+  before: StatusState;
+  after: StatusState;
+}
+
+export class AccountNotFoundError extends Error {
+  constructor(readonly emailAccountId: number) {
+    super(`EMailAccount ${emailAccountId} does not exist`);
+    this.name = 'AccountNotFoundError';
+  }
+}
+
+/**
+ * The storage seam: the domain talks to this, knex stays behind it. Methods that return
+ * EmailAccount leave passwords empty unless their name says they read secrets.
+ */
+export interface AccountRepository {
+  /** Creates or updates all accounts in one transaction: all are stored or none. Returns the ids. */
+  saveAccounts(inputs: readonly AccountInput[]): Promise<number[]>;
+  getAccount(id: number): Promise<EmailAccount | null>;
+  getAccountWithSecrets(id: number): Promise<EmailAccount | null>;
+  listAccounts(filter?: { status?: AccountStatus; limit?: number; offset?: number }): Promise<{
+    items: EmailAccount[];
+    total: number;
+  }>;
+  /** Sets AccountStatus Deleted; returns false when there is no such account. */
+  markDeleted(id: number): Promise<boolean>;
+  /** Non-deleted accounts whose next check is due at `now`, oldest due first. */
+  listDueAccountIds(now: Date, limit?: number): Promise<number[]>;
+  /** All non-deleted account ids. */
+  listActiveAccountIds(): Promise<number[]>;
+  /**
+   * Applies a check's outcome atomically (ErrorCount incremented in SQL), writes history and the
+   * last result per side. Returns null when the account was deleted or removed meanwhile.
+   */
+  recordCheck(id: number, record: CheckRecord, failedThreshold: number): Promise<RecordedCheck | null>;
+  lastChecks(id: number): Promise<SideCheck[]>;
+  /** Every non-deleted account's stored state and last results, for restoring metrics. */
+  snapshot(): Promise<AccountSnapshot[]>;
+  history(id: number, options?: { limit?: number }): Promise<HistoryEntry[]>;
+  pruneHistory(olderThan: Date): Promise<number>;
+  statusCounts(): Promise<Record<AccountStatus, number>>;
+  /** The stored password for a server/port/user on one side, for "use stored password" tests. */
+  findStoredPassword(side: Protocol, server: string, port: number, username: string): Promise<string | null>;
+  /**
+   * Stores a refreshed OAuth2 access token (and a rotated refresh token), encrypted, but only while
+   * the side still holds `update.previous` (compare-and-set): a token another daemon or a save
+   * stored meanwhile is never overwritten. Returns false when it was not stored for that reason.
+   */
+  storeOAuthToken(serviceAuthId: number, update: OAuthTokenUpdate): Promise<boolean>;
+}

@@ -1,0 +1,63 @@
+import { LIMITS } from '../config/schema.js';
+import type { ProbeResult } from '../probes/types.js';
+import { AccountStatus } from './types.js';
+
+/** The combined result of one check of an account (both sides must pass). */
+export interface CheckOutcome {
+  ok: boolean;
+  /** ErrorReason: which side failed and why; null on success. */
+  reason: string | null;
+}
+
+export interface StatusState {
+  status: AccountStatus;
+  errorCount: number;
+  errorReason: string;
+}
+
+const SIDE_NAMES = { imap: 'IMAP', smtp: 'SMTP' } as const;
+
+/**
+ * Combines the per-side probe results into one outcome. The reason names each failing side, e.g.
+ * "IMAP: login rejected: AUTHENTICATIONFAILED", and fits ErrorReason's 254 characters.
+ */
+export function combineResults(results: readonly ProbeResult[]): CheckOutcome {
+  const failures = results.filter((r) => !r.ok);
+  if (failures.length === 0) return { ok: true, reason: null };
+  const parts = failures.map((r) => {
+    const side = SIDE_NAMES[r.protocol];
+    const reason = r.reason ?? r.code ?? 'failed';
+    return reason.startsWith(side) ? reason : `${side}: ${reason}`;
+  });
+  return { ok: false, reason: truncate(parts.join('; '), LIMITS.errorReasonLength) };
+}
+
+/**
+ * The status rules, as a pure function. The repository applies the same rule in SQL
+ * (error_count = error_count + 1, status from the incremented count) so that concurrent writers
+ * never lose an increment; the table tests of this function pin down what that SQL must do.
+ */
+export function nextStatus(
+  previous: StatusState,
+  outcome: CheckOutcome,
+  failedThreshold: number,
+): StatusState {
+  if (previous.status === AccountStatus.Deleted) return previous;
+  if (outcome.ok) return { status: AccountStatus.Ok, errorCount: 0, errorReason: '' };
+  const errorCount = previous.errorCount + 1;
+  return {
+    status: errorCount >= failedThreshold ? AccountStatus.Failed : AccountStatus.Failing,
+    errorCount,
+    errorReason: truncate(outcome.reason ?? 'check failed', LIMITS.errorReasonLength),
+  };
+}
+
+/** A status change worth a log line (Ok→Failing, Failing→Failed, Failed→Ok, ...), or null. */
+export function transitionOf(before: AccountStatus, after: AccountStatus): string | null {
+  if (before === after) return null;
+  return `${AccountStatus[before]}→${AccountStatus[after]}`;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
