@@ -1,0 +1,302 @@
+import type { Knex } from 'knex';
+import {
+  AccountNotFoundError,
+  type AccountInput,
+  type AccountRepository,
+  type CheckRecord,
+  type HistoryEntry,
+  type OAuthTokenUpdate,
+  type RecordedCheck,
+  type ServiceAuthInput,
+  type SideCheck,
+} from '../accounts/repository.js';
+import { AccountInputError } from '../accounts/superoffice-mapping.js';
+import { AccountStatus, type EmailAccount } from '../accounts/types.js';
+import type { SecretCodec } from '../crypto/types.js';
+import type { Protocol } from '../probes/types.js';
+import {
+  ALL_STATUSES,
+  oauthColumns,
+  passwordAad,
+  secretAad,
+  toEmailAccount,
+  toServiceAuth,
+  type EmailAccountRow,
+  type ServiceAuthRow,
+} from './account-rows.js';
+import { history, lastChecks, pruneHistory, recordCheck, snapshot } from './check-store.js';
+
+const ACCOUNT = 'email_account';
+const AUTH = 'service_auth';
+
+/** AccountRepository on knex (SQLite or MySQL/MariaDB). Passwords are encrypted with `codec`. */
+export class KnexAccountRepository implements AccountRepository {
+  constructor(
+    private readonly knex: Knex,
+    private readonly codec: SecretCodec,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async saveAccounts(inputs: readonly AccountInput[]): Promise<number[]> {
+    return this.knex.transaction(async (trx) => {
+      const ids: number[] = [];
+      for (const input of inputs) ids.push(await this.saveOne(trx, input));
+      return ids;
+    });
+  }
+
+  private async saveOne(trx: Knex.Transaction, input: AccountInput): Promise<number> {
+    const now = this.clock().getTime();
+    const id = input.emailAccountId ?? 0;
+    const fields = { email_address: input.emailAddress, associate_id: input.associateId, updated: now };
+    if (id === 0) {
+      const incoming = input.incoming ? await this.insertAuth(trx, input.incoming, now) : null;
+      const outgoing = input.outgoing ? await this.insertAuth(trx, input.outgoing, now) : null;
+      const [newId] = await trx(ACCOUNT).insert({
+        ...fields,
+        incoming_auth: incoming,
+        outgoing_auth: outgoing,
+        account_status: AccountStatus.Unknown,
+        error_count: 0,
+        error_reason: '',
+        registered: now,
+        next_due_at: now,
+      });
+      return Number(newId);
+    }
+    // Write first, read after: the touch takes the write lock (SQLite's database lock, InnoDB's row
+    // lock) so no other process can commit between our read and our write (SQLite would answer
+    // SQLITE_BUSY to a read transaction that tries to become a writer after someone else wrote).
+    const touched = await trx(ACCOUNT).where('email_account_id', id).update({ updated: now });
+    if (touched === 0) throw new AccountNotFoundError(id);
+    const row = (await trx<EmailAccountRow>(ACCOUNT)
+      .where('email_account_id', id)
+      .first()) as EmailAccountRow;
+    const incoming = await this.replaceAuth(trx, row.incoming_auth, input.incoming, now);
+    const outgoing = await this.replaceAuth(trx, row.outgoing_auth, input.outgoing, now);
+    // Changed credentials are worth testing at the next sweep, not an interval later.
+    await trx(ACCOUNT)
+      .where('email_account_id', id)
+      .update({ ...fields, incoming_auth: incoming, outgoing_auth: outgoing, next_due_at: now });
+    for (const old of [row.incoming_auth, row.outgoing_auth]) {
+      if (old !== null && old !== incoming && old !== outgoing)
+        await trx(AUTH).where('service_auth_id', old).del();
+    }
+    return id;
+  }
+
+  private async insertAuth(trx: Knex.Transaction, auth: ServiceAuthInput, now: number): Promise<number> {
+    if (auth.password === undefined)
+      throw new AccountInputError('Password', 'is required for new credentials');
+    // The ciphertext is bound to its row id, so the row is created first and the secret written after.
+    const [rawId] = await trx(AUTH).insert({
+      ...authColumns(auth),
+      password: '',
+      registered: now,
+      updated: now,
+    });
+    const id = Number(rawId);
+    await trx(AUTH)
+      .where('service_auth_id', id)
+      .update({
+        password: this.codec.encrypt(auth.password, passwordAad(id)),
+        ...oauthColumns(auth, id, null, this.encrypt),
+      });
+    return id;
+  }
+
+  private async replaceAuth(
+    trx: Knex.Transaction,
+    existingId: number | null,
+    auth: ServiceAuthInput | null,
+    now: number,
+  ): Promise<number | null> {
+    if (auth === null) return null;
+    if (existingId === null) return this.insertAuth(trx, auth, now);
+    const stored = auth.oauth
+      ? await trx<ServiceAuthRow>(AUTH).where('service_auth_id', existingId).first()
+      : null;
+    const update: Record<string, unknown> = {
+      ...authColumns(auth),
+      ...oauthColumns(auth, existingId, stored ?? null, this.encrypt),
+      updated: now,
+    };
+    if (auth.password !== undefined) {
+      update.password = this.codec.encrypt(auth.password, passwordAad(existingId));
+      update.oauth_access_expires_at = null; // a token given by hand: its expiry is unknown
+    }
+    await trx(AUTH).where('service_auth_id', existingId).update(update);
+    return existingId;
+  }
+
+  private readonly encrypt = (plaintext: string, aad: string): string => this.codec.encrypt(plaintext, aad);
+
+  getAccount(id: number): Promise<EmailAccount | null> {
+    return this.loadAccount(this.knex, id, false);
+  }
+
+  getAccountWithSecrets(id: number): Promise<EmailAccount | null> {
+    return this.loadAccount(this.knex, id, true);
+  }
+
+  private async loadAccount(db: Knex, id: number, withSecrets: boolean): Promise<EmailAccount | null> {
+    const row = await db<EmailAccountRow>(ACCOUNT).where('email_account_id', id).first();
+    if (row === undefined) return null;
+    return (await this.hydrate(db, [row], withSecrets))[0] ?? null;
+  }
+
+  private async hydrate(db: Knex, rows: EmailAccountRow[], withSecrets: boolean): Promise<EmailAccount[]> {
+    const authIds = rows
+      .flatMap((r) => [r.incoming_auth, r.outgoing_auth])
+      .filter((x): x is number => x !== null);
+    const auths = new Map<number, ServiceAuthRow>();
+    if (authIds.length > 0) {
+      for (const a of await db<ServiceAuthRow>(AUTH).whereIn('service_auth_id', authIds))
+        auths.set(a.service_auth_id, a);
+    }
+    const side = (authId: number | null) => {
+      const auth = authId === null ? undefined : auths.get(authId);
+      if (auth === undefined) return null;
+      return toServiceAuth(auth, (column) =>
+        withSecrets ? this.codec.decrypt(auth[column] ?? '', secretAad(auth.service_auth_id, column)) : '',
+      );
+    };
+    return rows.map((r) => toEmailAccount(r, side(r.incoming_auth), side(r.outgoing_auth)));
+  }
+
+  async listAccounts(filter: { status?: AccountStatus; limit?: number; offset?: number } = {}) {
+    const base = () => {
+      const q = this.knex<EmailAccountRow>(ACCOUNT);
+      return filter.status === undefined ? q : q.where('account_status', filter.status);
+    };
+    const [{ total }] = (await base().count({ total: '*' })) as [{ total: number | string }];
+    const rows = await base()
+      .orderBy('email_account_id')
+      .limit(filter.limit ?? 1000)
+      .offset(filter.offset ?? 0);
+    return { items: await this.hydrate(this.knex, rows, false), total: Number(total) };
+  }
+
+  async markDeleted(id: number): Promise<boolean> {
+    const now = this.clock().getTime();
+    const changed = await this.knex(ACCOUNT)
+      .where('email_account_id', id)
+      .update({ account_status: AccountStatus.Deleted, next_due_at: null, updated: now });
+    return changed > 0;
+  }
+
+  async listDueAccountIds(now: Date, limit = 100_000): Promise<number[]> {
+    const rows = await this.knex<EmailAccountRow>(ACCOUNT)
+      .select('email_account_id')
+      .whereNot('account_status', AccountStatus.Deleted)
+      .where((q) => q.whereNull('next_due_at').orWhere('next_due_at', '<=', now.getTime()))
+      .orderBy([{ column: 'next_due_at', order: 'asc' }, 'email_account_id'])
+      .limit(limit);
+    return rows.map((r) => r.email_account_id);
+  }
+
+  async listActiveAccountIds(): Promise<number[]> {
+    const rows = await this.knex<EmailAccountRow>(ACCOUNT)
+      .select('email_account_id')
+      .whereNot('account_status', AccountStatus.Deleted)
+      .orderBy('email_account_id');
+    return rows.map((r) => r.email_account_id);
+  }
+
+  recordCheck(id: number, record: CheckRecord, failedThreshold: number): Promise<RecordedCheck | null> {
+    return recordCheck(this.knex, id, record, failedThreshold);
+  }
+
+  lastChecks(id: number): Promise<SideCheck[]> {
+    return lastChecks(this.knex, id);
+  }
+
+  snapshot() {
+    return snapshot(this.knex);
+  }
+
+  history(id: number, options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    return history(this.knex, id, options);
+  }
+
+  pruneHistory(olderThan: Date): Promise<number> {
+    return pruneHistory(this.knex, olderThan);
+  }
+
+  async statusCounts(): Promise<Record<AccountStatus, number>> {
+    const rows = (await this.knex(ACCOUNT)
+      .select('account_status')
+      .count({ n: '*' })
+      .groupBy('account_status')) as {
+      account_status: number;
+      n: number | string;
+    }[];
+    const counts = Object.fromEntries(ALL_STATUSES.map((s) => [s, 0])) as Record<AccountStatus, number>;
+    for (const r of rows) counts[r.account_status as AccountStatus] = Number(r.n);
+    return counts;
+  }
+
+  async findStoredPassword(
+    side: Protocol,
+    server: string,
+    port: number,
+    username: string,
+  ): Promise<string | null> {
+    const column = side === 'imap' ? 'incoming_auth' : 'outgoing_auth';
+    const row = await this.knex<ServiceAuthRow>(`${AUTH} as a`)
+      .join(`${ACCOUNT} as e`, `e.${column}`, 'a.service_auth_id')
+      .whereNot('e.account_status', AccountStatus.Deleted)
+      .where({ 'a.server': server, 'a.port': port, 'a.username': username })
+      .select('a.service_auth_id', 'a.password')
+      .orderBy('a.service_auth_id')
+      .first();
+    return row === undefined ? null : this.codec.decrypt(row.password, passwordAad(row.service_auth_id));
+  }
+
+  async storeOAuthToken(serviceAuthId: number, update: OAuthTokenUpdate): Promise<boolean> {
+    const aad = (column: 'password' | 'oauth_refresh_token') => secretAad(serviceAuthId, column);
+    // MySQL compares text case-insensitively by default; ciphertexts must match byte for byte.
+    const same = /mysql/i.test(String(this.knex.client.config.client))
+      ? (column: string) => `CAST(${column} AS BINARY) = ?`
+      : (column: string) => `${column} = ?`;
+    // A conflict on an unchanged clear text means the ciphertext changed under us (`keys rotate`
+    // re-encrypted the row): look again. A changed clear text means a newer token: keep it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = await this.knex<ServiceAuthRow>(AUTH).where('service_auth_id', serviceAuthId).first();
+      if (row?.oauth_refresh_token == null) return false;
+      if (
+        this.codec.decrypt(row.password, aad('password')) !== update.previous.accessToken ||
+        this.codec.decrypt(row.oauth_refresh_token, aad('oauth_refresh_token')) !==
+          update.previous.refreshToken
+      )
+        return false;
+      // One statement: the new access token, its expiry and the rotated refresh token land together or not at all.
+      const changed = await this.knex(AUTH)
+        .where('service_auth_id', serviceAuthId)
+        .whereRaw(same('password'), [row.password])
+        .whereRaw(same('oauth_refresh_token'), [row.oauth_refresh_token])
+        .update({
+          password: this.codec.encrypt(update.accessToken, aad('password')),
+          oauth_access_expires_at: update.expiresAt?.getTime() ?? null,
+          ...(update.refreshToken === undefined
+            ? {}
+            : { oauth_refresh_token: this.codec.encrypt(update.refreshToken, aad('oauth_refresh_token')) }),
+          updated: this.clock().getTime(),
+        });
+      if (changed === 1) return true;
+    }
+    return false;
+  }
+}
+
+function authColumns(auth: ServiceAuthInput) {
+  return {
+    server: auth.server,
+    port: auth.port,
+    auth_type: auth.authType,
+    username: auth.username,
+    security: auth.security,
+    accept_unverified_cert: auth.acceptUnverifiedCert,
+    ca_pem: auth.caPem,
+  };
+}

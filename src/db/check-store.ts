@@ -1,0 +1,202 @@
+// Check results: applying an outcome to the account's status (atomically, in SQL), the history
+// table and the last result per side. Split from account-store.ts, which owns accounts and secrets.
+import type { Knex } from 'knex';
+import type {
+  AccountSnapshot,
+  CheckRecord,
+  HistoryEntry,
+  RecordedCheck,
+  SideCheck,
+} from '../accounts/repository.js';
+import type { StatusState } from '../accounts/status.js';
+import { AccountStatus } from '../accounts/types.js';
+import { toSideCheck, type EmailAccountRow, type LastCheckRow } from './account-rows.js';
+
+const ACCOUNT = 'email_account';
+
+/**
+ * Applies a check's outcome atomically (ErrorCount incremented in SQL), writes history and the last
+ * result per side. Null when the account was deleted or removed meanwhile.
+ */
+export async function recordCheck(
+  knex: Knex,
+  id: number,
+  record: CheckRecord,
+  failedThreshold: number,
+): Promise<RecordedCheck | null> {
+  const at = record.checkedAt.getTime();
+  return knex.transaction(async (trx) => {
+    // Touch the row first: it takes the write lock on every dialect (SQLite's database lock,
+    // InnoDB's row lock), so the "before" we read next is the state our update applies to.
+    const touched = await trx(ACCOUNT)
+      .where('email_account_id', id)
+      .whereNot('account_status', AccountStatus.Deleted)
+      .update({ updated: at });
+    if (touched === 0) return null;
+    const before = await readState(trx, id);
+    const common = { last_check_at: at, next_due_at: record.nextDueAt.getTime(), updated: at };
+    if (record.outcome.ok) {
+      await trx(ACCOUNT)
+        .where('email_account_id', id)
+        .update({
+          ...common,
+          account_status: AccountStatus.Ok,
+          error_count: 0,
+          error_reason: '',
+          last_success_at: at,
+        });
+    } else {
+      // account_status is assigned BEFORE error_count: MySQL evaluates SET left to right with the
+      // new values, SQLite with the old ones; in this order both compute it from the old count.
+      await trx(ACCOUNT)
+        .where('email_account_id', id)
+        .update({
+          account_status: trx.raw('CASE WHEN error_count + 1 >= ? THEN ? ELSE ? END', [
+            failedThreshold,
+            AccountStatus.Failed,
+            AccountStatus.Failing,
+          ]),
+          error_count: trx.raw('error_count + 1'),
+          error_reason: record.outcome.reason ?? 'check failed',
+          ...common,
+        });
+    }
+    await writeSides(trx, id, record);
+    return { before, after: await readState(trx, id) };
+  });
+}
+
+async function writeSides(trx: Knex.Transaction, id: number, record: CheckRecord): Promise<void> {
+  for (const side of record.sides) {
+    const columns = {
+      email_account_id: id,
+      side: side.side,
+      checked_at: side.checkedAt.getTime(),
+      ok: side.ok,
+      code: side.code,
+      phase: side.phase,
+      reason: side.reason,
+      duration_ms: Math.round(side.durationMs),
+    };
+    await trx('check_result').insert(columns);
+    const lastSuccess = side.ok ? { last_success_at: columns.checked_at } : {};
+    // Like the metrics: a failure that never reached TLS keeps the certificate seen before.
+    const notAfter = Date.parse(side.details?.tls?.notAfter ?? '');
+    const tls = Number.isFinite(notAfter)
+      ? { tls_not_after: notAfter }
+      : side.ok
+        ? { tls_not_after: null }
+        : {};
+    await trx('last_check')
+      .insert({
+        ...columns,
+        last_success_at: null,
+        tls_not_after: null,
+        ...lastSuccess,
+        ...tls,
+        details: JSON.stringify(side.details),
+      })
+      .onConflict(['email_account_id', 'side'])
+      .merge(
+        [...Object.keys(columns), ...Object.keys(lastSuccess), ...Object.keys(tls), 'details'].filter(
+          (c) => c !== 'email_account_id' && c !== 'side',
+        ),
+      );
+  }
+}
+
+export async function lastChecks(knex: Knex, id: number): Promise<SideCheck[]> {
+  const rows = await knex<LastCheckRow>('last_check').where('email_account_id', id).orderBy('side');
+  return rows.map(toSideCheck);
+}
+
+/** Every non-deleted account's stored state and last results, for restoring metrics. */
+export async function snapshot(knex: Knex): Promise<AccountSnapshot[]> {
+  const accounts = (await knex(`${ACCOUNT} as e`)
+    .leftJoin('service_auth as i', 'i.service_auth_id', 'e.incoming_auth')
+    .leftJoin('service_auth as o', 'o.service_auth_id', 'e.outgoing_auth')
+    .select(
+      'e.email_account_id',
+      'e.account_status',
+      'e.error_count',
+      'i.server as imap_host',
+      'i.port as imap_port',
+      'o.server as smtp_host',
+      'o.port as smtp_port',
+    )
+    .whereNot('e.account_status', AccountStatus.Deleted)) as SnapshotRow[];
+  const sides = new Map<number, SideCheck[]>();
+  // Not the details column: a restart must not parse every stored transcript.
+  const rows = await knex<LastCheckRow>('last_check').select(
+    'email_account_id',
+    'side',
+    'checked_at',
+    'ok',
+    'code',
+    'phase',
+    'reason',
+    'duration_ms',
+    'last_success_at',
+    'tls_not_after',
+  );
+  for (const row of rows) {
+    const list = sides.get(row.email_account_id) ?? [];
+    list.push(toSideCheck({ ...row, details: null }));
+    sides.set(row.email_account_id, list);
+  }
+  return accounts.map((a) => ({
+    id: a.email_account_id,
+    status: a.account_status as AccountStatus,
+    errorCount: a.error_count,
+    sides: sides.get(a.email_account_id) ?? [],
+    endpoints: {
+      ...(a.imap_host === null ? {} : { imap: { host: a.imap_host, port: Number(a.imap_port) } }),
+      ...(a.smtp_host === null ? {} : { smtp: { host: a.smtp_host, port: Number(a.smtp_port) } }),
+    },
+  }));
+}
+
+interface SnapshotRow {
+  email_account_id: number;
+  account_status: number;
+  error_count: number;
+  imap_host: string | null;
+  imap_port: number | null;
+  smtp_host: string | null;
+  smtp_port: number | null;
+}
+
+export async function history(
+  knex: Knex,
+  id: number,
+  options: { limit?: number } = {},
+): Promise<HistoryEntry[]> {
+  const rows = await knex<LastCheckRow>('check_result')
+    .where('email_account_id', id)
+    .orderBy([
+      { column: 'checked_at', order: 'desc' },
+      { column: 'check_result_id', order: 'desc' },
+    ])
+    .limit(options.limit ?? 100);
+  return rows.map((r) => {
+    const {
+      lastSuccessAt: _l,
+      details: _d,
+      ...entry
+    } = toSideCheck({ ...r, last_success_at: null, details: null });
+    return entry;
+  });
+}
+
+export async function pruneHistory(knex: Knex, olderThan: Date): Promise<number> {
+  return knex('check_result').where('checked_at', '<', olderThan.getTime()).del();
+}
+
+async function readState(trx: Knex.Transaction, id: number): Promise<StatusState> {
+  const row = (await trx<EmailAccountRow>(ACCOUNT).where('email_account_id', id).first()) as EmailAccountRow;
+  return {
+    status: row.account_status as AccountStatus,
+    errorCount: row.error_count,
+    errorReason: row.error_reason,
+  };
+}

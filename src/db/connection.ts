@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Logger } from '../logging/logger.js';
+
+/** knex and its pool print to the console by default; send their messages to our logger instead. */
+function knexLog(logger: Logger): Knex.Logger {
+  const child = logger.child({ component: 'database' });
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message) => child.warn(text(message)),
+    error: (message) => child.error(text(message)),
+    deprecate: (method, alternative) => child.debug(`knex: ${method} is deprecated, use ${alternative}`),
+    debug: (message) => child.debug(text(message)),
+  };
+}
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export interface Database {
+  knex: Knex;
+  dialect: Dialect;
+  /** A description safe to log (no password). */
+  describe: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database named by a URL: `sqlite:PATH`, `sqlite:///ABS/PATH`, `sqlite::memory:`, or
+ * `mysql://user:pass@host:port/db` (also `mariadb://`).
+ */
+export function openDatabase(url: string, options: { poolMax?: number; logger?: Logger } = {}): Database {
+  const log = options.logger ? knexLog(options.logger) : undefined;
+  if (url.startsWith('sqlite:')) return openSqlite(sqlitePath(url), log);
+  if (/^(mysql|mariadb):\/\//.test(url)) return openMysql(url, options.poolMax ?? 10, log);
+  throw new Error('database URL must start with sqlite:, mysql:// or mariadb://');
+}
+
+export function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length);
+  if (rest === ':memory:') return rest;
+  return rest.startsWith('//') ? rest.slice(2) : rest;
+}
+
+function openSqlite(path: string, log: Knex.Logger | undefined): Database {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: path },
+    useNullAsDefault: true,
+    ...(log ? { log } : {}),
+    pool: {
+      min: 1,
+      max: 1,
+      // WAL lets readers (the CLI, the API) run beside the daemon's writer; busy_timeout makes a
+      // second process wait for the write lock instead of failing at once.
+      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 10000');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('synchronous = NORMAL');
+          done(null, conn);
+        } catch (error) {
+          done(error as Error, conn);
+        }
+      },
+    },
+  });
+  return { knex, dialect: 'sqlite', describe: `sqlite:${path}`, close: () => knex.destroy() };
+}
+
+function openMysql(url: string, poolMax: number, log: Knex.Logger | undefined): Database {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!database)
+    throw new Error('database URL must name a database, e.g. mysql://user:pass@host:3306/mailmon');
+  const knex = knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database,
+      charset: 'utf8mb4',
+      connectTimeout: 10_000,
+    },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+    ...(log ? { log } : {}),
+  });
+  const describe = `mysql://${parsed.hostname}:${parsed.port || 3306}/${database}`;
+  return { knex, dialect: 'mysql', describe, close: () => knex.destroy() };
+}
