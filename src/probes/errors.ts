@@ -1,0 +1,86 @@
+/**
+ * The one catalogue of probe failure codes. Every probe failure maps to exactly one of these; the
+ * set is closed so it can be a Prometheus label value (`mailmon_checks_total{code}`) without
+ * unbounded cardinality.
+ */
+export const FAILURE_CODES = [
+  'dns_not_found', // the server's host name does not resolve
+  'egress_denied', // the egress policy refused the resolved address or port
+  'connection_refused',
+  'connect_timeout', // TCP connect did not complete in time
+  'greeting_timeout', // TCP accepted, but the server said nothing
+  'connection_closed', // the server closed the connection unexpectedly
+  'network_error', // other socket errors (reset, unreachable)
+  'tls_handshake_failed', // TLS failed for a reason other than the certificate (garbage, protocol)
+  'tls_cert_expired',
+  'tls_cert_self_signed',
+  'tls_cert_name_mismatch',
+  'tls_cert_untrusted', // chain does not lead to a trusted CA
+  'starttls_unavailable', // STARTTLS required but not offered
+  'greeting_rejected', // SMTP 4xx/5xx greeting (e.g. 421), IMAP BYE at greeting
+  'ehlo_rejected',
+  'auth_rejected', // credentials refused by the server
+  'auth_mechanism_unsupported',
+  'oauth_token_refresh_failed',
+  'mailbox_unavailable', // mailbox not found or not selectable
+  'send_rejected', // SMTP test send refused at MAIL FROM / RCPT TO / DATA
+  'protocol_error', // the server said something we could not parse
+  'deadline_exceeded', // the check's overall deadline ran out
+  'config_invalid', // the stored account cannot be probed as configured
+  'internal_error', // a bug in mailmon; the cause is logged
+] as const;
+
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/** Phases a probe walks through, in order; a failure names the phase it happened in. */
+export const PHASES = [
+  'dns',
+  'connect',
+  'tls',
+  'greeting',
+  'capability',
+  'ehlo',
+  'starttls',
+  'auth',
+  'mailbox',
+  'mail-from',
+  'rcpt',
+  'data',
+  'logout',
+  'quit',
+] as const;
+
+export type Phase = (typeof PHASES)[number];
+
+export interface ServerResponse {
+  /** e.g. "535 5.7.8" or "AUTHENTICATIONFAILED"; already redacted. */
+  code?: string;
+  /** The server's text, redacted and truncated. */
+  text?: string;
+}
+
+/** A classified probe failure. Keeps the library's original error as `cause`. */
+export class ProbeError extends Error {
+  readonly code: FailureCode;
+  readonly phase: Phase;
+  readonly response: ServerResponse | undefined;
+
+  constructor(
+    code: FailureCode,
+    phase: Phase,
+    message: string,
+    options: { cause?: unknown; response?: ServerResponse } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ProbeError';
+    this.code = code;
+    this.phase = phase;
+    this.response = options.response;
+  }
+}
+
+/** Coerce anything thrown into an Error without losing it. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : 'non-error thrown', { cause: thrown });
+}

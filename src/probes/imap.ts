@@ -1,0 +1,173 @@
+// The IMAP probe (imapflow): resolve, connect (implicit TLS, STARTTLS or plain), greeting,
+// CAPABILITY, authenticate (LOGIN, AUTHENTICATE PLAIN/LOGIN, XOAUTH2/OAUTHBEARER), EXAMINE the
+// mailbox read-only, LOGOUT. Every outcome becomes a ProbeResult; run() never throws.
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { performance } from 'node:perf_hooks';
+import { createCheckContext, guardRun, type CheckContext } from './context.js';
+import { ProbeError, type Phase } from './errors.js';
+import { classifyImapFailure } from './imap-errors.js';
+import { resolveAddress, systemResolve } from './resolve.js';
+import {
+  createTlsContextCache,
+  serverName,
+  tlsConnectOptions,
+  watchSocketProperty,
+  type TlsContextCache,
+} from './tls.js';
+import type { Probe, ProbeOptions, ProbeResult, ProbeTarget } from './types.js';
+
+export interface ImapProbeDeps {
+  /** Monotonic clock in ms. Default: performance.now. */
+  now?: () => number;
+  /** Name the probe gives in the IMAP ID command. Default "mailmon". */
+  clientName?: string;
+}
+
+/** Mailbox opened when the target names none. */
+export const DEFAULT_MAILBOX = 'INBOX';
+
+/** Library timers are a backstop only: the check's own deadline fires first. */
+const LIBRARY_TIMER_SLACK_MS = 1_000;
+
+const COMMAND_PHASES: Record<string, Phase> = {
+  CAPABILITY: 'capability',
+  STARTTLS: 'starttls',
+  LOGIN: 'auth',
+  AUTHENTICATE: 'auth',
+  SELECT: 'mailbox',
+  EXAMINE: 'mailbox',
+  LOGOUT: 'logout',
+};
+
+/** What a probe instance keeps between checks. */
+interface ImapEnv {
+  now: () => number;
+  clientName: string;
+  contexts: TlsContextCache;
+}
+
+export function createImapProbe(deps: ImapProbeDeps = {}): Probe {
+  const now = deps.now ?? (() => performance.now());
+  const env: ImapEnv = { now, clientName: deps.clientName ?? 'mailmon', contexts: createTlsContextCache() };
+  return {
+    protocol: 'imap',
+    run: (target, options) => guardRun(target, () => runImapCheck(target, options, env)),
+  };
+}
+
+function invalidTarget(target: ProbeTarget): ProbeError | undefined {
+  if (target.authType === 'cram-md5') {
+    return new ProbeError(
+      'config_invalid',
+      'auth',
+      'auth type cram-md5 is not supported for IMAP (use password, plain, login or oauth2)',
+    );
+  }
+  if (target.testSend)
+    return new ProbeError('config_invalid', 'dns', 'a test send is only possible on the SMTP side');
+  return undefined;
+}
+
+async function runImapCheck(target: ProbeTarget, options: ProbeOptions, env: ImapEnv): Promise<ProbeResult> {
+  const ctx = createCheckContext(target, options, env.now);
+  let client: ImapFlow | undefined;
+  try {
+    const invalid = invalidTarget(target);
+    if (invalid) return ctx.fail(invalid);
+    const resolve = options.resolve ?? systemResolve;
+    ctx.address = await ctx.deadline.race(
+      resolveAddress(resolve, target.host, target.port, ctx.deadline.signal),
+    );
+    ctx.phases.enter('connect');
+    const session = newClient(ctx, env);
+    client = session;
+    ctx.deadline.onEnd(() => session.close());
+    await ctx.deadline.race(session.connect());
+    ctx.phases.enter('mailbox');
+    await ctx.deadline.race(session.mailboxOpen(target.mailbox ?? DEFAULT_MAILBOX, { readOnly: true }));
+    ctx.phases.enter('logout');
+    await logoutQuietly(ctx, session);
+    return ctx.succeed();
+  } catch (thrown) {
+    return ctx.fail(
+      classifyImapFailure(thrown, ctx, {
+        capabilities: client ? new Set(client.capabilities.keys()) : undefined,
+        receivedBytes: client?.stats().received,
+      }),
+    );
+  } finally {
+    client?.close();
+    ctx.dispose();
+  }
+}
+
+/** LOGOUT is courtesy: the account already proved itself, so a failed LOGOUT is only noted. */
+async function logoutQuietly(ctx: CheckContext, client: ImapFlow): Promise<void> {
+  try {
+    await ctx.deadline.race(client.logout());
+  } catch (err) {
+    ctx.transcript.note(`LOGOUT did not complete (${err instanceof Error ? err.message : 'unknown error'})`);
+  }
+}
+
+function newClient(ctx: CheckContext, env: ImapEnv): ImapFlow {
+  const { target } = ctx;
+  const backstop = ctx.deadline.remaining() + LIBRARY_TIMER_SLACK_MS;
+  const oauth = target.authType === 'oauth2';
+  const options: ImapFlowOptions = {
+    host: ctx.address,
+    port: target.port,
+    secure: target.security === 'tls',
+    servername: serverName(target.host),
+    doSTARTTLS: target.security === 'starttls' ? true : target.security === 'none' ? false : undefined,
+    tls: tlsConnectOptions(target, env.contexts),
+    auth: oauth
+      ? { user: target.username, accessToken: target.secret }
+      : { user: target.username, pass: target.secret, loginMethod: loginMethod(target) },
+    clientInfo: { name: env.clientName, vendor: env.clientName, 'support-url': '' },
+    logger: transcriptLogger(ctx),
+    disableCompression: true,
+    disableAutoEnable: true,
+    disableAutoIdle: true,
+    connectionTimeout: backstop,
+    greetingTimeout: backstop,
+    socketTimeout: backstop,
+  };
+  const client = new ImapFlow(options);
+  // An 'error' event without a listener would crash the process; the outcome arrives as a rejection.
+  client.on('error', () => undefined);
+  watchSocketProperty(client, 'socket', (socket) => ctx.observeSocket(socket));
+  return client;
+}
+
+/** imapflow's loginMethod for our auth type: undefined lets it pick (AUTH=PLAIN, AUTH=LOGIN, LOGIN). */
+function loginMethod(target: ProbeTarget): string | undefined {
+  if (target.authType === 'plain') return 'AUTH=PLAIN';
+  if (target.authType === 'login') return 'LOGIN';
+  return undefined;
+}
+
+/** imapflow logs every command and response at debug level (src 'c' / 's'): that is the transcript. */
+function transcriptLogger(ctx: CheckContext): NonNullable<ImapFlowOptions['logger']> {
+  const onEntry = (entry: unknown): void => {
+    if (!entry || typeof entry !== 'object') return;
+    const { src, msg } = entry as { src?: unknown; msg?: unknown };
+    if (typeof msg !== 'string') return;
+    if (src === 'c') {
+      const command = /^\S+\s+([A-Za-z]+)/.exec(msg)?.[1]?.toUpperCase();
+      // ID before login belongs to the capability exchange; after login it stays in auth.
+      const phase =
+        command === 'ID' && !ctx.phases.reached('auth')
+          ? 'capability'
+          : command
+            ? COMMAND_PHASES[command]
+            : undefined;
+      if (phase) ctx.phases.enter(phase);
+      ctx.transcript.client(msg);
+    } else if (src === 's') {
+      ctx.transcript.server(msg);
+    }
+  };
+  const ignore = (): void => undefined;
+  return { trace: ignore, debug: onEntry, info: ignore, warn: ignore, error: ignore, fatal: ignore };
+}
