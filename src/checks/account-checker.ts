@@ -1,0 +1,208 @@
+import type { AccountRepository, RecordedCheck } from '../accounts/repository.js';
+import { combineResults, transitionOf, type CheckOutcome } from '../accounts/status.js';
+import { AccountStatus, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { failureResult } from '../probes/context.js';
+import type { FailureCode, ProbeError } from '../probes/errors.js';
+import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
+import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
+import { runProbeWithDeadline } from './run-probe.js';
+import { withExtraCa } from './extra-ca.js';
+import type { HostLimiter } from './host-limiter.js';
+
+export interface CheckerConfig {
+  /** Deadline per side, ms. */
+  timeoutMs: number;
+  failedThreshold: number;
+  /** An account is due again this long after the check's reference time. */
+  checkIntervalMs: number;
+  /** When set, SMTP checks of stored accounts include a test send to this address. */
+  testSendTo?: string | null;
+  /** CA certificates (PEM, tls.extraCaFile) trusted for every target that brings no CA of its own. */
+  extraCaPem?: string;
+}
+
+export interface CheckerDeps {
+  repo: AccountRepository;
+  probes: Record<Protocol, Probe>;
+  hostLimiter: HostLimiter;
+  metrics: Metrics;
+  logger: Logger;
+  config: CheckerConfig;
+  /** The egress policy's resolver; every probe connects only to addresses it returns. */
+  resolve?: ProbeOptions['resolve'];
+  /** The egress policy's address check for OAuth2 token endpoints (no port rule: they are HTTPS). */
+  checkTokenHost?: ProbeOptions['resolve'];
+  clock?: () => Date;
+}
+
+export interface CheckReport {
+  accountId: number;
+  results: ProbeResult[];
+  outcome: CheckOutcome;
+  /** null when the account was deleted while it was being checked (nothing written). */
+  recorded: RecordedCheck | null;
+}
+
+/**
+ * Checks one stored account: runs its IMAP and SMTP probes side by side, applies the status rules
+ * in the database, updates metrics and logs state changes. Scheduled sweeps, the CLI and the HTTP
+ * API all go through here, so an on-demand test updates the account exactly as a scheduled one.
+ */
+export class AccountChecker {
+  // Concurrent requests for one account share one check instead of stampeding the mail server.
+  private readonly inFlight = new Map<number, Promise<CheckReport | null>>();
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: CheckerDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Null when the account does not exist or is Deleted. `dueFrom` anchors the next due time. */
+  check(id: number, options: { signal: AbortSignal; dueFrom?: Date }): Promise<CheckReport | null> {
+    const running = this.inFlight.get(id);
+    if (running) return running;
+    const promise = this.checkOnce(id, options).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, promise);
+    return promise;
+  }
+
+  private async checkOnce(
+    id: number,
+    options: { signal: AbortSignal; dueFrom?: Date },
+  ): Promise<CheckReport | null> {
+    const account = await this.deps.repo.getAccountWithSecrets(id);
+    if (account === null || account.accountStatus === AccountStatus.Deleted) return null;
+    const results = await this.probeAccount(account, options.signal);
+    // A check cut short by shutdown is not a verdict on the account: write nothing rather than invent one.
+    if (options.signal.aborted) return null;
+    const outcome = combineResults(results);
+    const checkedAt = this.clock();
+    const nextDueAt = new Date((options.dueFrom ?? checkedAt).getTime() + this.deps.config.checkIntervalMs);
+    const sides = results.map((r) => ({
+      side: r.protocol,
+      checkedAt,
+      ok: r.ok,
+      code: r.code,
+      phase: r.phase,
+      reason: r.reason,
+      durationMs: r.durationMs,
+      details: { phases: r.phases, tls: r.tls, transcript: r.transcript },
+    }));
+    const recorded = await this.deps.repo.recordCheck(
+      id,
+      { checkedAt, outcome, sides, nextDueAt },
+      this.deps.config.failedThreshold,
+    );
+    if (recorded !== null) this.observe(account, results, recorded, checkedAt);
+    return { accountId: id, results, outcome, recorded };
+  }
+
+  /**
+   * Runs the configured sides of `account` without storing results (also used for ad-hoc tests).
+   * An OAuth2 side whose access token is missing or expiring is refreshed first (the new token is
+   * stored back); the refresh and the probe share the side's deadline.
+   */
+  async probeAccount(account: EmailAccount, signal: AbortSignal): Promise<ProbeResult[]> {
+    const sides: [Protocol, ServiceAuth][] = [];
+    if (account.incoming) sides.push(['imap', account.incoming]);
+    if (account.outgoing) sides.push(['smtp', account.outgoing]);
+    const lastCodes = await lastCodesIfNeeded(this.deps.repo, account);
+    return Promise.all(
+      sides.map(([protocol, auth]) =>
+        this.probeSide(account, protocol, auth, signal, lastCodes.get(protocol)),
+      ),
+    );
+  }
+
+  private async probeSide(
+    account: EmailAccount,
+    protocol: Protocol,
+    stored: ServiceAuth,
+    signal: AbortSignal,
+    lastCode: FailureCode | null | undefined,
+  ): Promise<ProbeResult> {
+    const started = performance.now();
+    const { repo, logger, config } = this.deps;
+    const reason = refreshReason(stored, this.clock(), lastCode);
+    let auth = stored;
+    if (reason !== null) {
+      const request = { accountId: account.emailAccountId, side: protocol, auth, reason, signal };
+      try {
+        auth = await refreshSideToken(
+          { ...request, timeoutMs: config.timeoutMs },
+          {
+            repo,
+            logger,
+            clock: this.clock,
+            ...(this.deps.checkTokenHost ? { oauth2: { checkHost: this.deps.checkTokenHost } } : {}),
+          },
+        );
+      } catch (error) {
+        const target = this.targetFor(protocol, stored, account.emailAddress);
+        return failureResult(target, error as ProbeError, performance.now() - started);
+      }
+    }
+    const timeoutMs = Math.max(1, config.timeoutMs - (performance.now() - started));
+    return this.probeOne(this.targetFor(protocol, auth, account.emailAddress), signal, timeoutMs);
+  }
+
+  private targetFor(protocol: Protocol, auth: ServiceAuth, emailAddress: string): ProbeTarget {
+    const target = toTarget(protocol, auth, emailAddress);
+    const to = this.deps.config.testSendTo;
+    return protocol === 'smtp' && to ? { ...target, testSend: { to } } : target;
+  }
+
+  probeTargets(targets: readonly ProbeTarget[], signal: AbortSignal): Promise<ProbeResult[]> {
+    return Promise.all(targets.map((target) => this.probeOne(target, signal, this.deps.config.timeoutMs)));
+  }
+
+  private probeOne(target: ProbeTarget, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+    const [trusted] = withExtraCa([target], this.deps.config.extraCaPem) as [ProbeTarget];
+    return this.deps.hostLimiter.run(target.host, () =>
+      runProbeWithDeadline(this.deps.probes[target.protocol], trusted, {
+        signal,
+        timeoutMs,
+        resolve: this.deps.resolve,
+      }),
+    );
+  }
+
+  private observe(account: EmailAccount, results: ProbeResult[], recorded: RecordedCheck, at: Date): void {
+    const { metrics, logger } = this.deps;
+    for (const r of results) {
+      const auth = r.protocol === 'imap' ? account.incoming : account.outgoing;
+      metrics.recordCheck(account.emailAccountId, r, at, { host: auth?.server ?? '', port: auth?.port ?? 0 });
+    }
+    // recordCheck has updated each side; only the status and count come from the database write.
+    metrics.setAccountStatus(account.emailAccountId, recorded.after.status, recorded.after.errorCount);
+    const transition = transitionOf(recorded.before.status, recorded.after.status);
+    if (transition !== null) {
+      logger.info(
+        {
+          accountId: account.emailAccountId,
+          transition,
+          errorCount: recorded.after.errorCount,
+          reason: recorded.after.errorReason || undefined,
+        },
+        `account ${account.emailAccountId} ${transition}`,
+      );
+    }
+  }
+}
+
+export function toTarget(protocol: Protocol, auth: ServiceAuth, emailAddress: string): ProbeTarget {
+  return {
+    protocol,
+    host: auth.server,
+    port: auth.port,
+    security: auth.security,
+    authType: auth.authType,
+    username: auth.username,
+    secret: auth.password,
+    acceptUnverifiedCert: auth.acceptUnverifiedCert,
+    ...(auth.caPem ? { caPem: auth.caPem } : {}),
+    emailAddress,
+  };
+}

@@ -1,0 +1,25 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+
+/**
+ * Caps concurrent work per server host (providers throttle logins per source). Limiters are made
+ * on first use and dropped when idle, so the map does not grow with every host ever seen.
+ */
+export class HostLimiter {
+  private readonly limits = new Map<string, LimitFunction>();
+
+  constructor(private readonly perHost: number) {}
+
+  async run<T>(host: string, fn: () => Promise<T>): Promise<T> {
+    const key = host.toLowerCase();
+    let limit = this.limits.get(key);
+    if (limit === undefined) {
+      limit = pLimit(this.perHost);
+      this.limits.set(key, limit);
+    }
+    try {
+      return await limit(fn);
+    } finally {
+      if (limit.activeCount === 0 && limit.pendingCount === 0) this.limits.delete(key);
+    }
+  }
+}

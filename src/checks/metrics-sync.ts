@@ -1,0 +1,32 @@
+import type { AccountRepository, SideCheck } from '../accounts/repository.js';
+import type { AccountStatus } from '../accounts/types.js';
+import type { AccountState, Metrics } from '../metrics/metrics.js';
+
+export function toAccountState(status: AccountStatus, errorCount: number, sides: SideCheck[]): AccountState {
+  return {
+    status,
+    errorCount,
+    sides: sides.map((s) => ({
+      protocol: s.side,
+      lastCheckAt: s.checkedAt,
+      lastSuccessAt: s.lastSuccessAt,
+      ok: s.ok,
+      code: s.code,
+    })),
+  };
+}
+
+/** Loads every account's stored state into the metrics, so a restart does not reset them to zero. */
+export async function restoreMetrics(repo: AccountRepository, metrics: Metrics): Promise<number> {
+  const snapshot = await repo.snapshot();
+  for (const account of snapshot) {
+    metrics.setAccountState(account.id, toAccountState(account.status, account.errorCount, account.sides));
+    for (const side of account.sides) {
+      const endpoint = account.endpoints[side.side];
+      if (side.tlsNotAfter && endpoint)
+        metrics.restoreCertificate(account.id, side.side, endpoint, side.tlsNotAfter);
+    }
+  }
+  metrics.setStatusCounts(await repo.statusCounts());
+  return snapshot.length;
+}
