@@ -1,0 +1,183 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { AccountStatus } from '../accounts/types.js';
+import { FAILURE_CODES, PHASES, type FailureCode } from '../probes/errors.js';
+import type { ProbeResult, Protocol } from '../probes/types.js';
+import { renderAccountSeries } from './account-exposition.js';
+import { AccountSeriesStore, type AccountState, type PerAccountSeries } from './account-series.js';
+import {
+  PROTOCOLS,
+  createAccountCounts,
+  createCheckMetrics,
+  createSweepMetrics,
+  registerProcessInfo,
+  registerTlsExpiry,
+} from './families.js';
+import { TlsExpiryTracker, type Endpoint } from './tls-expiry.js';
+
+export type { AccountState, PerAccountSeries, SideState } from './account-series.js';
+export type { Endpoint } from './tls-expiry.js';
+export { CHECK_DURATION_BUCKETS } from './families.js';
+
+/** `status` label values of `mailmon_accounts`: the AccountStatus names in lower case. */
+export const STATUS_LABELS: Readonly<Record<AccountStatus, string>> = {
+  [AccountStatus.Unknown]: 'unknown',
+  [AccountStatus.Deleted]: 'deleted',
+  [AccountStatus.Failing]: 'failing',
+  [AccountStatus.Failed]: 'failed',
+  [AccountStatus.Ok]: 'ok',
+};
+
+const STATUSES = Object.values(AccountStatus).filter((v): v is AccountStatus => typeof v === 'number');
+const KNOWN_CODES: ReadonlySet<string> = new Set(FAILURE_CODES);
+const KNOWN_PHASES: ReadonlySet<string> = new Set(PHASES);
+
+export interface MetricsOptions {
+  /** Per-account series: all, none (aggregates only) or the `max` lowest account ids. */
+  perAccountSeries: PerAccountSeries;
+  /**
+   * Also export prom-client's runtime metrics (`process_*`, `nodejs_*`), unprefixed: their standard
+   * names are what existing Node dashboards query, and three of them (`nodejs_active_*_total`, gauges
+   * named like counters) fail `promtool check metrics` whatever the prefix. They cannot be stopped
+   * (prom-client 15 keeps a GC observer and an event-loop-delay monitor), so enable once per process.
+   */
+  collectRuntime: boolean;
+  /** mailmon's version, exported as `mailmon_build_info{version}`. */
+  version: string;
+  /** The configured sweep interval in seconds; the MailmonStale alert fires after two of them. */
+  sweepIntervalSeconds: number;
+  /** When the daemon started (`mailmon_start_time_seconds`); default: now. */
+  startedAt?: Date;
+}
+
+export interface SweepSummary {
+  startedAt: Date;
+  finishedAt: Date;
+  /** Accounts checked in this sweep. */
+  checked: number;
+  /** Checks of this sweep that timed out (deadline, connect or greeting timeout). */
+  timedOut: number;
+}
+
+/**
+ * mailmon's Prometheus metrics, on a registry of its own (never prom-client's global one).
+ * Per-account values live in memory and are rendered at scrape time, so a removed account's series
+ * are simply absent from the next scrape.
+ */
+export class Metrics {
+  /** Everything but the per-account families, which metricsText() renders itself. */
+  private readonly registry = new Registry();
+  private readonly accounts: AccountSeriesStore;
+  private readonly tls = new TlsExpiryTracker();
+  private readonly statusCounts: ReturnType<typeof createAccountCounts>;
+  private readonly check: ReturnType<typeof createCheckMetrics>;
+  private readonly sweep: ReturnType<typeof createSweepMetrics>;
+
+  constructor(options: MetricsOptions) {
+    const interval = options.sweepIntervalSeconds;
+    if (!(Number.isFinite(interval) && interval > 0)) {
+      throw new RangeError(`sweepIntervalSeconds must be a positive number, got ${interval}`);
+    }
+    this.accounts = new AccountSeriesStore(options.perAccountSeries);
+    registerProcessInfo(this.registry, {
+      version: options.version,
+      startedAt: options.startedAt ?? new Date(),
+      sweepIntervalSeconds: interval,
+    });
+    this.statusCounts = createAccountCounts(this.registry);
+    this.setStatusCounts({});
+    registerTlsExpiry(this.registry, this.tls);
+    this.check = createCheckMetrics(this.registry);
+    this.sweep = createSweepMetrics(this.registry);
+    if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The whole exposition: the registry's metrics, then the per-account families. */
+  async metricsText(): Promise<string> {
+    return (await this.registry.metrics()) + renderAccountSeries(this.accounts);
+  }
+
+  /**
+   * Record one finished check of one side. `endpoint` is the server the probe talked to; it labels
+   * the certificate-expiry series (host and port, never the account's username).
+   */
+  recordCheck(accountId: number, result: ProbeResult, at: Date, endpoint: Endpoint): void {
+    const { protocol, ok } = result;
+    const code = ok ? null : boundedCode(result.code);
+    this.check.checks.inc({ protocol, result: ok ? 'success' : 'failure', code: code ?? 'none' });
+    for (const { phase, ms } of result.phases) {
+      if (KNOWN_PHASES.has(phase) && ms >= 0) this.check.duration.observe({ protocol, phase }, ms / 1000);
+    }
+    if (result.durationMs >= 0)
+      this.check.duration.observe({ protocol, phase: 'total' }, result.durationMs / 1000);
+    this.accounts.recordSide(accountId, protocol, at, ok, code);
+    this.tls.record(accountId, protocol, endpoint, result.tls?.notAfter, ok);
+  }
+
+  /**
+   * Set an account's per-account values from the database: at start-up for every account (so a
+   * restart does not reset them to zero). A Deleted status removes the account.
+   */
+  setAccountState(accountId: number, state: AccountState): void {
+    if (state.status === AccountStatus.Deleted) this.removeAccount(accountId);
+    else this.accounts.set(accountId, state);
+  }
+
+  /** After a check: the account's stored status and ErrorCount (its sides come from recordCheck). */
+  setAccountStatus(accountId: number, status: AccountStatus, errorCount: number): void {
+    if (status === AccountStatus.Deleted) this.removeAccount(accountId);
+    else this.accounts.setStatus(accountId, status, errorCount);
+  }
+
+  /**
+   * Restore a certificate's expiry seen at an account side's last check (from the database at
+   * start-up), so certificate alerts survive a restart.
+   */
+  restoreCertificate(accountId: number, protocol: Protocol, endpoint: Endpoint, notAfter: Date): void {
+    this.tls.record(accountId, protocol, endpoint, notAfter.toISOString(), true);
+  }
+
+  /** Drop every series of an account (deleted, or no longer monitored). */
+  removeAccount(accountId: number): void {
+    this.accounts.remove(accountId);
+    this.tls.removeAccount(accountId, PROTOCOLS);
+  }
+
+  /**
+   * Drop the series of every account not in `activeIds` (the database's non-deleted accounts).
+   * Call it after each sweep: an account deleted by another process (the CLI, another instance's
+   * API) is never checked again here, so nothing else would remove its series until a restart.
+   */
+  retainAccounts(activeIds: Iterable<number>): void {
+    const keep = new Set(activeIds);
+    this.accounts.retain(keep);
+    this.tls.retainAccounts(keep);
+  }
+
+  /** Accounts per status, counted in the database; a status left out is exported as 0. */
+  setStatusCounts(counts: Partial<Record<AccountStatus, number>>): void {
+    for (const status of STATUSES)
+      this.statusCounts.set({ status: STATUS_LABELS[status] }, counts[status] ?? 0);
+  }
+
+  recordSweep(sweep: SweepSummary): void {
+    const seconds = (sweep.finishedAt.getTime() - sweep.startedAt.getTime()) / 1000;
+    this.sweep.duration.set(Math.max(0, seconds));
+    this.sweep.last.set(sweep.finishedAt.getTime() / 1000);
+    this.sweep.checked.set(sweep.checked);
+    this.sweep.completed.inc();
+    if (sweep.timedOut > 0) this.sweep.timedOut.inc(sweep.timedOut);
+  }
+
+  incDatabaseErrors(): void {
+    this.sweep.databaseErrors.inc();
+  }
+}
+
+/** Keep the code label inside the catalogue whatever a probe returns. */
+function boundedCode(code: FailureCode | null): FailureCode {
+  return code !== null && KNOWN_CODES.has(code) ? code : 'internal_error';
+}
