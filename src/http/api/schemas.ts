@@ -1,0 +1,236 @@
+// The native API's request and response shapes. The same schemas validate requests, serialise
+// responses and generate the OpenAPI document. Field validators (host, port, single-line text,
+// secret) are the ones the compatible endpoints use, so both refuse the same input the same way.
+import { X509Certificate } from 'node:crypto';
+import { z } from 'zod';
+import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
+import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
+import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
+import { hostSchema, lineSchema, portNumberSchema, secretSchema } from '../compat/fields.js';
+
+/** What every password reads as in a response. Sent back on update, it keeps the stored password. */
+import { PASSWORD_MASK } from '../compat/superoffice-schema.js';
+
+export { PASSWORD_MASK };
+
+export const STATUS_NAMES = ['Unknown', 'Deleted', 'Failing', 'Failed', 'Ok'] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
+const statusSchema = z.enum(STATUS_NAMES);
+
+const MAX_ID = 2_147_483_647;
+
+/** A decimal integer in a path or query string, with one message naming what it must be. */
+function integerText(min: number, max: number, what: string) {
+  const error = `must be ${what}: an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,10}$/, { error })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error }).max(max, { error }));
+}
+
+const caPemSchema = z
+  .string()
+  .max(64 * 1024, { error: 'must be at most 65536 characters' })
+  .refine(
+    (pem) => {
+      try {
+        new X509Certificate(pem);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)' },
+  );
+
+const credentialsFields = {
+  server: hostSchema.meta({
+    description: 'Host name or IP address (no CR/LF, spaces or "/")',
+    example: 'imap.example.com',
+  }),
+  port: portNumberSchema.meta({ example: 993 }),
+  security: z
+    .enum(SECURITIES, { error: 'must be "tls", "starttls" or "none"' })
+    .optional()
+    .meta({ description: 'tls (implicit), starttls or none; default: tls on 993/465, starttls elsewhere' }),
+  authType: z
+    .enum(AUTH_TYPES, { error: `must be one of ${AUTH_TYPES.join(', ')}` })
+    .default('password')
+    .meta({
+      description: 'password lets the probe pick a mechanism; oauth2 takes an access token as password',
+    }),
+  username: lineSchema(320),
+  acceptUnverifiedCert: z.boolean().default(false),
+  caPem: caPemSchema
+    .nullable()
+    .default(null)
+    .meta({ description: 'Extra trusted CA (PEM) besides the system CAs' }),
+};
+
+/** One side's credentials in a create or update. */
+export const credentialsInputSchema = z.strictObject({
+  ...credentialsFields,
+  password: secretSchema(4096)
+    .optional()
+    .meta({
+      description: `Write-only. Required for new credentials; on update, absent, "" or "${PASSWORD_MASK}" keeps the stored one`,
+    }),
+});
+
+/** One side's credentials in an ad-hoc test: the password is required. */
+export const testCredentialsSchema = z.strictObject({ ...credentialsFields, password: secretSchema(4096) });
+
+function atLeastOneSide(value: { incoming?: unknown; outgoing?: unknown }): boolean {
+  return (value.incoming ?? null) !== null || (value.outgoing ?? null) !== null;
+}
+const SIDE_REQUIRED = { error: 'at least one of incoming and outgoing is required', path: ['incoming'] };
+
+export const accountInputSchema = z
+  .strictObject({
+    emailAddress: lineSchema(320).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
+      error: 'must be an e-mail address (name@domain)',
+    }),
+    associateId: z.number().int().min(0).max(MAX_ID).default(0),
+    incoming: credentialsInputSchema.nullable().default(null).meta({ description: 'IMAP' }),
+    outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
+  })
+  .refine(atLeastOneSide, SIDE_REQUIRED);
+export type AccountInputBody = z.output<typeof accountInputSchema>;
+export type CredentialsInputBody = z.output<typeof credentialsInputSchema>;
+
+export const adHocTestSchema = z
+  .strictObject({
+    emailAddress: lineSchema(320)
+      .optional()
+      .meta({ description: 'Used as the SMTP sender where one is needed' }),
+    incoming: testCredentialsSchema.optional().meta({ description: 'IMAP' }),
+    outgoing: testCredentialsSchema.optional().meta({ description: 'SMTP' }),
+  })
+  .refine(atLeastOneSide, SIDE_REQUIRED);
+export type AdHocTestBody = z.output<typeof adHocTestSchema>;
+
+export const idParamsSchema = z.object({ id: integerText(1, MAX_ID, 'an account id') });
+
+export const listQuerySchema = z.object({
+  status: statusSchema.optional().meta({ description: 'Only accounts in this status' }),
+  limit: integerText(1, 1000, 'a page size').optional(),
+  offset: integerText(0, MAX_ID, 'an offset').optional(),
+});
+
+export const historyQuerySchema = z.object({ limit: integerText(1, 1000, 'a number of entries').optional() });
+
+// ---- responses (no transforms: they are encoded, not parsed) ----
+
+const credentialsViewSchema = z.object({
+  server: z.string(),
+  port: z.number().int(),
+  security: z.enum(SECURITIES),
+  authType: z.enum(AUTH_TYPES),
+  username: z.string(),
+  password: z.literal(PASSWORD_MASK),
+  acceptUnverifiedCert: z.boolean(),
+  caPem: z.string().nullable(),
+});
+
+const phaseTimingSchema = z.object({ phase: z.enum(PHASES), ms: z.number() });
+const tlsFactsSchema = z.object({
+  protocol: z.string().nullable(),
+  cipher: z.string().nullable(),
+  subject: z.string().nullable(),
+  issuer: z.string().nullable(),
+  subjectAltNames: z.array(z.string()),
+  validFrom: z.string().nullable(),
+  notAfter: z.string().nullable(),
+  authorized: z.boolean(),
+  authorizationError: z.string().nullable(),
+});
+const transcriptLineSchema = z.object({
+  t: z.number().meta({ description: 'ms since the probe started' }),
+  dir: z.enum(['C', 'S', '*']),
+  line: z.string(),
+});
+
+const sideCommon = {
+  side: z.enum(['imap', 'smtp']),
+  ok: z.boolean(),
+  code: z.enum(FAILURE_CODES).nullable(),
+  phase: z.enum(PHASES).nullable(),
+  reason: z.string().nullable(),
+  durationMs: z.number(),
+  phases: z.array(phaseTimingSchema),
+  tls: tlsFactsSchema.nullable(),
+  transcript: z.array(transcriptLineSchema).meta({ description: 'Redacted protocol transcript' }),
+};
+
+/** One side of a test just run. */
+export const sideResultSchema = z.object({
+  ...sideCommon,
+  response: z
+    .object({ code: z.string().optional(), text: z.string().optional() })
+    .nullable()
+    .meta({ description: "The server's reply at the failing step (redacted)" }),
+  address: z.string().nullable().meta({ description: 'The IP address the probe connected to' }),
+});
+export type SideResultView = z.infer<typeof sideResultSchema>;
+
+/** One side's last stored check. */
+export const lastCheckSchema = z.object({
+  ...sideCommon,
+  checkedAt: z.string(),
+  lastSuccessAt: z.string().nullable(),
+});
+
+export const accountViewSchema = z.object({
+  id: z.number().int(),
+  emailAddress: z.string(),
+  associateId: z.number().int(),
+  status: statusSchema,
+  errorCount: z.number().int(),
+  errorReason: z.string(),
+  incoming: credentialsViewSchema.nullable(),
+  outgoing: credentialsViewSchema.nullable(),
+  registered: z.string(),
+  updated: z.string(),
+  lastCheckAt: z.string().nullable(),
+  lastSuccessAt: z.string().nullable(),
+  nextDueAt: z.string().nullable(),
+});
+export type AccountView = z.infer<typeof accountViewSchema>;
+
+export const accountDetailSchema = accountViewSchema.extend({ lastChecks: z.array(lastCheckSchema) });
+
+export const accountListSchema = z.object({
+  items: z.array(accountViewSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+export const historySchema = z.object({
+  accountId: z.number().int(),
+  items: z.array(
+    z.object({
+      side: z.enum(['imap', 'smtp']),
+      checkedAt: z.string(),
+      ok: z.boolean(),
+      code: z.enum(FAILURE_CODES).nullable(),
+      phase: z.enum(PHASES).nullable(),
+      reason: z.string().nullable(),
+      durationMs: z.number(),
+    }),
+  ),
+});
+
+export const accountTestResultSchema = z.object({
+  accountId: z.number().int(),
+  ok: z.boolean(),
+  account: accountViewSchema.meta({ description: 'The account after the check was recorded' }),
+  sides: z.array(sideResultSchema),
+});
+
+export const adHocResultSchema = z.object({ ok: z.boolean(), sides: z.array(sideResultSchema) });
+
+export function statusName(status: number): StatusName {
+  return (ACCOUNT_STATUS_NAMES as Record<number, StatusName>)[status] ?? 'Unknown';
+}

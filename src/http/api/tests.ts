@@ -1,0 +1,94 @@
+// On-demand tests: a stored account (recorded exactly like a scheduled check) or credentials given
+// in the body (nothing stored). Both run through the AccountChecker, so the egress policy, the
+// per-host limits and the deadline apply as for scheduled checks.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AccountStatus } from '../../accounts/types.js';
+import type { ProbeTarget } from '../../probes/types.js';
+import { ApiError, errorBodySchema } from '../errors.js';
+import { notFound } from './accounts.js';
+import { toProbeTarget } from './credentials.js';
+import { refreshStatusCounts, type ApiDeps } from './deps.js';
+import { accountTestResultSchema, adHocResultSchema, adHocTestSchema, idParamsSchema } from './schemas.js';
+import { Scrubber, accountView, credentialsOf, sideResultView } from './views.js';
+
+export const ACCOUNT_TEST_ROUTE = '/api/v1/accounts/:id/test';
+export const AD_HOC_TEST_ROUTE = '/api/v1/test';
+
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  404: errorBodySchema,
+  429: errorBodySchema,
+  503: errorBodySchema,
+};
+
+function shuttingDown(): ApiError {
+  return new ApiError(503, 'mailmon is shutting down; the test was cancelled and nothing was recorded');
+}
+
+export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const tags = ['tests'];
+
+  app.post(
+    '/accounts/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Test a stored account now and record the result as a scheduled check would',
+        description:
+          'Updates AccountStatus, ErrorCount, ErrorReason, history and metrics exactly as a scheduled ' +
+          'check. Concurrent requests for one account share one check. Rate-limited (http.testRateLimitPerMinute).',
+        params: idParamsSchema,
+        response: { 200: accountTestResultSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const report = await deps.checker.check(id, { signal: deps.signal });
+      if (report === null) {
+        // No report: the account is missing or Deleted, or the (possibly shared) check was cancelled.
+        const account = await deps.repo.getAccount(id);
+        if (account === null) throw notFound(id);
+        if (account.accountStatus === AccountStatus.Deleted)
+          throw new ApiError(404, `account ${id} is Deleted`);
+        throw shuttingDown();
+      }
+      await refreshStatusCounts(deps);
+      const account = await deps.repo.getAccountWithSecrets(id);
+      if (account === null) throw notFound(id);
+      const scrub = new Scrubber(credentialsOf(account));
+      return {
+        accountId: id,
+        ok: report.outcome.ok,
+        account: accountView(account, scrub),
+        sides: report.results.map((result) => sideResultView(result, scrub)),
+      };
+    },
+  );
+
+  app.post(
+    '/test',
+    {
+      schema: {
+        tags,
+        summary: 'Test credentials given in the body; nothing is stored',
+        description: 'Rate-limited (http.testRateLimitPerMinute). Passwords are required and never echoed.',
+        body: adHocTestSchema,
+        response: { 200: adHocResultSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { incoming, outgoing, emailAddress } = request.body;
+      const targets: ProbeTarget[] = [];
+      if (incoming) targets.push(toProbeTarget('imap', incoming, emailAddress));
+      if (outgoing) targets.push(toProbeTarget('smtp', outgoing, emailAddress));
+      const results = await deps.checker.probeTargets(targets, deps.signal);
+      if (deps.signal.aborted) throw shuttingDown();
+      const scrub = new Scrubber(targets.map((t) => ({ username: t.username, secret: t.secret })));
+      return {
+        ok: results.every((r) => r.ok),
+        sides: results.map((result) => sideResultView(result, scrub)),
+      };
+    },
+  );
+};

@@ -1,0 +1,145 @@
+// Domain objects → response bodies. Every password becomes the mask; a probe result's `cause` (the
+// library's raw error) is never copied; free text that came from a probe is scrubbed of the secrets
+// that were in play, as a last line of defence behind the probes' own redaction.
+import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
+import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
+import type { ProbeResult, TranscriptLine } from '../../probes/types.js';
+import { scrubSecrets, type Credential } from '../compat/redact.js';
+import {
+  PASSWORD_MASK,
+  statusName,
+  type AccountView,
+  type SideResultView,
+  type accountDetailSchema,
+  type historySchema,
+  type lastCheckSchema,
+} from './schemas.js';
+import type { z } from 'zod';
+
+/** Removes the given secrets from every piece of free text a probe produced. */
+export class Scrubber {
+  constructor(private readonly credentials: readonly Credential[]) {}
+
+  text(value: string): string {
+    return this.credentials.length === 0 ? value : scrubSecrets(value, this.credentials);
+  }
+
+  nullable(value: string | null | undefined): string | null {
+    return value === null || value === undefined ? null : this.text(value);
+  }
+
+  transcript(lines: readonly TranscriptLine[]): TranscriptLine[] {
+    return lines.map((l) => ({ t: l.t, dir: l.dir, line: this.text(l.line) }));
+  }
+}
+
+export const NO_SCRUB = new Scrubber([]);
+
+const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
+
+function credentialsView(auth: ServiceAuth | null): AccountView['incoming'] {
+  if (auth === null) return null;
+  return {
+    server: auth.server,
+    port: auth.port,
+    security: auth.security,
+    authType: auth.authType,
+    username: auth.username,
+    password: PASSWORD_MASK,
+    acceptUnverifiedCert: auth.acceptUnverifiedCert,
+    caPem: auth.caPem,
+  };
+}
+
+/** `scrub` is given where the account's secrets were loaded anyway (detail, test, history). */
+export function accountView(account: EmailAccount, scrub: Scrubber = NO_SCRUB): AccountView {
+  return {
+    id: account.emailAccountId,
+    emailAddress: account.emailAddress,
+    associateId: account.associateId,
+    status: statusName(account.accountStatus),
+    errorCount: account.errorCount,
+    errorReason: scrub.text(account.errorReason),
+    incoming: credentialsView(account.incoming),
+    outgoing: credentialsView(account.outgoing),
+    registered: account.registered.toISOString(),
+    updated: account.updated.toISOString(),
+    lastCheckAt: iso(account.lastCheckAt),
+    lastSuccessAt: iso(account.lastSuccessAt),
+    nextDueAt: iso(account.nextDueAt),
+  };
+}
+
+export function sideResultView(result: ProbeResult, scrub: Scrubber): SideResultView {
+  const response = result.response;
+  return {
+    side: result.protocol,
+    ok: result.ok,
+    code: result.code,
+    phase: result.phase,
+    reason: scrub.nullable(result.reason),
+    durationMs: Math.round(result.durationMs),
+    phases: result.phases.map((p) => ({ phase: p.phase, ms: Math.round(p.ms) })),
+    tls: result.tls ?? null,
+    transcript: scrub.transcript(result.transcript),
+    response:
+      response === undefined
+        ? null
+        : {
+            ...(response.code === undefined ? {} : { code: scrub.text(response.code) }),
+            ...(response.text === undefined ? {} : { text: scrub.text(response.text) }),
+          },
+    address: result.address ?? null,
+  };
+}
+
+export function lastCheckView(side: SideCheck, scrub: Scrubber): z.infer<typeof lastCheckSchema> {
+  return {
+    side: side.side,
+    ok: side.ok,
+    code: side.code,
+    phase: side.phase,
+    reason: scrub.nullable(side.reason),
+    durationMs: Math.round(side.durationMs),
+    phases: side.details?.phases.map((p) => ({ phase: p.phase, ms: Math.round(p.ms) })) ?? [],
+    tls: side.details?.tls ?? null,
+    transcript: scrub.transcript(side.details?.transcript ?? []),
+    checkedAt: side.checkedAt.toISOString(),
+    lastSuccessAt: iso(side.lastSuccessAt),
+  };
+}
+
+export function accountDetailView(
+  account: EmailAccount,
+  lastChecks: readonly SideCheck[],
+  scrub: Scrubber,
+): z.infer<typeof accountDetailSchema> {
+  return { ...accountView(account, scrub), lastChecks: lastChecks.map((side) => lastCheckView(side, scrub)) };
+}
+
+export function historyView(
+  accountId: number,
+  entries: readonly HistoryEntry[],
+  scrub: Scrubber,
+): z.infer<typeof historySchema> {
+  return {
+    accountId,
+    items: entries.map((e) => ({
+      side: e.side,
+      checkedAt: e.checkedAt.toISOString(),
+      ok: e.ok,
+      code: e.code,
+      phase: e.phase,
+      reason: scrub.nullable(e.reason),
+      durationMs: Math.round(e.durationMs),
+    })),
+  };
+}
+
+/** The credentials of an account with secrets, for scrubbing what its checks report. */
+export function credentialsOf(account: EmailAccount | null): Credential[] {
+  if (account === null) return [];
+  return [account.incoming, account.outgoing]
+    .filter((auth): auth is ServiceAuth => auth !== null && auth.password !== '')
+    .map((auth) => ({ username: auth.username, secret: auth.password }));
+}

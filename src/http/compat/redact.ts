@@ -1,0 +1,38 @@
+// Last line of defence for text built from probe results (reasons, transcripts) before it goes into
+// a response. Probes redact their own transcripts; this removes any request secret that slipped
+// through anyway, in clear or in the base64 forms SMTP/IMAP AUTH put on the wire.
+import type { ProbeResult } from '../../probes/types.js';
+import { scrubSecrets as scrubAll } from '../../security/redact.js';
+
+export interface Credential {
+  username: string;
+  secret: string;
+}
+
+/**
+ * Secrets shorter than this are not scrubbed as substrings: masking every "a" in a transcript would
+ * destroy it while hiding nothing (a 1-2 character password is guessable anyway).
+ */
+const MIN_SCRUB_LENGTH = 3;
+
+/**
+ * Replaces every occurrence of each credential's secret (clear, URL/JSON-encoded, and inside any
+ * base64 run such as AUTH LOGIN/PLAIN or XOAUTH2) with the mask: the shared scrubber, with the
+ * short-secret guard above.
+ */
+export function scrubSecrets(text: string, credentials: readonly Credential[]): string {
+  const secrets = credentials.map((c) => c.secret).filter((secret) => secret.length >= MIN_SCRUB_LENGTH);
+  return scrubAll(text, secrets);
+}
+
+/** The failure sentence of a probe result, for ErrorMessage/error fields; '' when it succeeded. */
+export function failureText(result: ProbeResult): string {
+  if (result.ok) return '';
+  return result.reason ?? result.code ?? `${result.protocol.toUpperCase()} test failed`;
+}
+
+/** One transcript line per row: `SMTP S: 220 mail.example.com ESMTP`. */
+export function transcriptText(result: ProbeResult): string[] {
+  const protocol = result.protocol.toUpperCase();
+  return result.transcript.map((line) => `${protocol} ${line.dir}: ${line.line}`);
+}

@@ -1,0 +1,275 @@
+// SuperOffice's EMailAccount carrier (NetServer Services87 EMail agent) as JSON, with validation
+// that names the field. Shared by the REST and SOAP SaveEMailAccount endpoints and by
+// `mailmon accounts import`.
+import { z } from 'zod';
+import { REDACTED } from '../../security/redact.js';
+
+import { AccountStatus, ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
+import { SECURITIES, type AuthType } from '../../probes/types.js';
+import {
+  canonicalKeys,
+  defaultSecurityForPort,
+  fieldIssues,
+  hostSchema,
+  isRecord,
+  lineSchema,
+  portNumberSchema,
+  secretSchema,
+  type FieldIssue,
+} from './fields.js';
+
+/** What a password reads as in every response: write-only fields are never echoed. */
+export const PASSWORD_MASK = REDACTED;
+
+/**
+ * SuperOffice's auth_type is free text ("plain-text, OAuth..."); these spellings map onto mailmon's
+ * AuthType. Compared case-insensitively; an empty string means "let the probe pick".
+ */
+const AUTH_TYPE_ALIASES: Readonly<Record<string, AuthType>> = {
+  '': 'password',
+  password: 'password',
+  'plain-text': 'password',
+  plaintext: 'password',
+  basic: 'password',
+  normal: 'password',
+  plain: 'plain',
+  login: 'login',
+  'cram-md5': 'cram-md5',
+  oauth: 'oauth2',
+  oauth2: 'oauth2',
+  xoauth2: 'oauth2',
+  oauthbearer: 'oauth2',
+};
+
+const authTypeSchema = z.string().transform((value, ctx): AuthType => {
+  const authType = AUTH_TYPE_ALIASES[value.trim().toLowerCase()];
+  if (authType === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be one of ${Object.keys(AUTH_TYPE_ALIASES)
+        .filter((alias) => alias !== '')
+        .join(', ')} (or empty)`,
+    });
+    return z.NEVER;
+  }
+  return authType;
+});
+
+const STATUS_BY_NAME = new Map(
+  Object.entries(ACCOUNT_STATUS_NAMES).map(([value, name]) => [name.toLowerCase(), Number(value)]),
+);
+
+/** EmailAccountStatus as its number (SOAP's xsd:short) or its name ("Ok"), as REST clients send enums. */
+const accountStatusSchema = z.union([z.number(), z.string()]).transform((value, ctx): AccountStatus => {
+  const status = typeof value === 'number' ? value : STATUS_BY_NAME.get(value.trim().toLowerCase());
+  if (
+    status === undefined ||
+    !Number.isInteger(status) ||
+    ACCOUNT_STATUS_NAMES[status as AccountStatus] === undefined
+  ) {
+    ctx.addIssue({ code: 'custom', message: 'must be 0-4 or Unknown, Deleted, Failing, Failed, Ok' });
+    return z.NEVER;
+  }
+  return status as AccountStatus;
+});
+
+const idSchema = z.number().int().min(0).max(2_147_483_647);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** https anywhere; plain http only to loopback (a local test endpoint), as the refresh itself insists. */
+function isTokenUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/**
+ * mailmon's extension: how an AuthType "OAuth" side refreshes its access token (the Password). Secrets
+ * are write-only: responses show PASSWORD_MASK, and a masked or empty RefreshToken on an update keeps
+ * the stored one; ClientSecret "" means none (a public client), PASSWORD_MASK keeps the stored one.
+ */
+export const oauthSettingsSchema = z.object({
+  TokenUrl: z.string().max(2048).refine(isTokenUrl, {
+    error: 'must be an https URL (http only to localhost or 127.0.0.1)',
+  }),
+  ClientId: lineSchema(512).refine((value) => value !== '', { error: 'is required' }),
+  ClientSecret: secretSchema(4096).default(''),
+  RefreshToken: secretSchema(16384).default(''),
+  Scope: lineSchema(2048).default(''),
+});
+
+/**
+ * ServiceAuth: one side's server and credentials. `Security` is mailmon's extension; when absent it
+ * follows the port (993/465 → tls, anything else → starttls).
+ */
+export const serviceAuthSchema = z
+  .object({
+    ServiceAuthId: idSchema.default(0),
+    Server: hostSchema,
+    Port: portNumberSchema,
+    AuthType: authTypeSchema.default('password'),
+    Username: lineSchema(320),
+    /** Clear text in a request; PASSWORD_MASK on an update means "keep the stored one". */
+    Password: secretSchema(4096).default(''),
+    Security: z.enum(SECURITIES, { error: 'must be "tls", "starttls" or "none"' }).optional(),
+    /** Absent keeps the stored settings on an update; null removes them. */
+    OAuth: oauthSettingsSchema.nullable().optional(),
+    /** mailmon extension: accept a certificate that does not verify (default false). */
+    AcceptUnverifiedCert: z.boolean().optional(),
+    /** mailmon extension: a CA (PEM) trusted for this server besides the system CAs. */
+    CaPem: z
+      .string()
+      .max(65_536, { error: 'must be at most 65536 characters' })
+      .refine((pem) => pem === '' || /-----BEGIN CERTIFICATE-----/.test(pem), {
+        error: 'must be PEM (-----BEGIN CERTIFICATE-----) or empty',
+      })
+      .nullable()
+      .optional(),
+  })
+  .refine((auth) => !auth.OAuth || auth.AuthType === 'oauth2', {
+    error: 'is only for AuthType "OAuth"',
+    path: ['OAuth'],
+  })
+  .transform((auth) => ({ ...auth, Security: auth.Security ?? defaultSecurityForPort(auth.Port) }));
+
+/** EMailAccount, validated and normalised. At least one side must be given. */
+export const eMailAccountSchema = z
+  .object({
+    /** 0 creates a new account. */
+    EMailAccountId: idSchema.default(0),
+    EMailAddress: lineSchema(320).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
+      error: 'must be an e-mail address (name@domain)',
+    }),
+    AssociateId: idSchema.default(0),
+    IncomingCredentials: serviceAuthSchema.nullable().default(null),
+    OutgoingCredentials: serviceAuthSchema.nullable().default(null),
+    AccountStatus: accountStatusSchema.default(AccountStatus.Unknown),
+    ErrorCount: z.number().int().min(0).max(2_147_483_647).default(0),
+    ErrorReason: z.string().max(4000).default(''),
+  })
+  .refine((account) => account.IncomingCredentials !== null || account.OutgoingCredentials !== null, {
+    error: 'at least one of IncomingCredentials and OutgoingCredentials is required',
+    path: ['IncomingCredentials'],
+  });
+
+/** A ServiceAuth after validation: every field present, AuthType and Security normalised. */
+export type ServiceAuthJson = z.output<typeof serviceAuthSchema>;
+/** An EMailAccount after validation (what CompatDeps.saveEMailAccount receives and returns). */
+export type EMailAccountJson = z.output<typeof eMailAccountSchema>;
+/** What a client may send. */
+export type EMailAccountInput = z.input<typeof eMailAccountSchema>;
+
+const SERVICE_AUTH_KEYS = [
+  'ServiceAuthId',
+  'Server',
+  'Port',
+  'AuthType',
+  'Username',
+  'Password',
+  'Security',
+  'OAuth',
+  'AcceptUnverifiedCert',
+  'CaPem',
+];
+const OAUTH_KEYS = ['TokenUrl', 'ClientId', 'ClientSecret', 'RefreshToken', 'Scope'];
+const ACCOUNT_KEYS = [
+  'EMailAccountId',
+  'EMailAddress',
+  'AssociateId',
+  'IncomingCredentials',
+  'OutgoingCredentials',
+  'AccountStatus',
+  'ErrorCount',
+  'ErrorReason',
+];
+
+/**
+ * SuperOffice's .NET serialiser binds property names case-insensitively, so clients send
+ * `emailAddress` as readily as `EMailAddress`. Maps known keys to their canonical case and drops
+ * unknown ones (TableRight, FieldProperties from a round-tripped carrier). Non-objects pass through
+ * for the schema to reject.
+ */
+export function canonicalizeEMailAccount(input: unknown): unknown {
+  if (!isRecord(input)) return input;
+  const account = canonicalKeys(input, ACCOUNT_KEYS);
+  for (const side of ['IncomingCredentials', 'OutgoingCredentials'] as const) {
+    const auth = account[side];
+    if (!isRecord(auth)) continue;
+    const canonical = canonicalKeys(auth, SERVICE_AUTH_KEYS);
+    if (isRecord(canonical.OAuth)) canonical.OAuth = canonicalKeys(canonical.OAuth, OAUTH_KEYS);
+    account[side] = canonical;
+  }
+  return account;
+}
+
+export type ParseResult = { ok: true; account: EMailAccountJson } | { ok: false; issues: FieldIssue[] };
+
+/**
+ * Validates one EMailAccount from any source (REST body, SOAP envelope, import file).
+ * `pathPrefix` is prepended to issue paths, e.g. `accounts.3` for the fourth entry of a file.
+ */
+export function parseEMailAccount(input: unknown, pathPrefix = ''): ParseResult {
+  const result = eMailAccountSchema.safeParse(canonicalizeEMailAccount(input));
+  if (result.success) return { ok: true, account: result.data };
+  return { ok: false, issues: fieldIssues(result.error.issues, pathPrefix) };
+}
+
+const mask = (secret: string): string => (secret === '' ? '' : PASSWORD_MASK);
+
+function maskAuth(auth: ServiceAuthJson | null): ServiceAuthJson | null {
+  if (auth === null) return null;
+  const { OAuth: oauth } = auth;
+  return {
+    ...auth,
+    Password: mask(auth.Password),
+    ...(oauth
+      ? {
+          OAuth: { ...oauth, ClientSecret: mask(oauth.ClientSecret), RefreshToken: mask(oauth.RefreshToken) },
+        }
+      : {}),
+  };
+}
+
+/** The account as it may leave mailmon: every non-empty password and OAuth secret replaced by PASSWORD_MASK. */
+export function maskEMailAccount(account: EMailAccountJson): EMailAccountJson {
+  return {
+    ...account,
+    IncomingCredentials: maskAuth(account.IncomingCredentials),
+    OutgoingCredentials: maskAuth(account.OutgoingCredentials),
+  };
+}
+
+/** The response carrier shape (no transforms, so it can serialise and document the output). */
+const serviceAuthOutSchema = z.object({
+  ServiceAuthId: z.number(),
+  Server: z.string(),
+  Port: z.number(),
+  AuthType: z.string(),
+  Username: z.string(),
+  Password: z.string(),
+  Security: z.enum(SECURITIES),
+  AcceptUnverifiedCert: z.boolean().optional(),
+  CaPem: z.string().nullable().optional(),
+  OAuth: z
+    .object({
+      TokenUrl: z.string(),
+      ClientId: z.string(),
+      ClientSecret: z.string(),
+      RefreshToken: z.string(),
+      Scope: z.string(),
+    })
+    .nullable()
+    .optional(),
+});
+
+export const eMailAccountOutSchema = z.object({
+  EMailAccountId: z.number(),
+  EMailAddress: z.string(),
+  AssociateId: z.number(),
+  IncomingCredentials: serviceAuthOutSchema.nullable(),
+  OutgoingCredentials: serviceAuthOutSchema.nullable(),
+  AccountStatus: z.number(),
+  ErrorCount: z.number(),
+  ErrorReason: z.string(),
+});
