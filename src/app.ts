@@ -1,0 +1,142 @@
+import type { AccountRepository } from './accounts/repository.js';
+import { AccountChecker } from './checks/account-checker.js';
+import { readExtraCa } from './checks/extra-ca.js';
+import { HostLimiter } from './checks/host-limiter.js';
+import { restoreMetrics } from './checks/metrics-sync.js';
+import type { Config } from './config/schema.js';
+import { loadKeyring } from './crypto/key-source.js';
+import type { Keyring } from './crypto/keyring.js';
+import { assertKeyringCoversStored, explainMissingKey, storedKeyUsage } from './crypto/stored-secrets.js';
+import { KnexAccountRepository } from './db/account-store.js';
+import { openDatabase, type Database } from './db/connection.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createEgressResolver, type LookupAll } from './egress/resolver.js';
+import type { Logger } from './logging/logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { createImapProbe } from './probes/imap.js';
+import { createSmtpProbe } from './probes/smtp.js';
+import type { Probe, Protocol } from './probes/types.js';
+import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Apply pending migrations on open (serve does; the read-only CLI commands do too, cheaply). */
+  migrate?: boolean;
+  /** Name lookup used by the egress policy (default: the system resolver). */
+  lookup?: LookupAll;
+  /** Export Node runtime metrics (once per process). */
+  runtimeMetrics?: boolean;
+}
+
+/** Everything the daemon, the CLI and the API share, built once, in order, from one config. */
+export interface Core {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Database;
+  keyring: Keyring;
+  repo: AccountRepository;
+  metrics: Metrics;
+  probes: Record<Protocol, Probe>;
+  checker: AccountChecker;
+  scheduler: Scheduler;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → keys → database → repository → metrics → probes → checker →
+ * scheduler. The HTTP server is added by `serve` (src/daemon.ts). Nothing here starts timers.
+ */
+export async function createCore(options: AppOptions): Promise<Core> {
+  const { config, logger } = options;
+  const db = openDatabase(config.database.url, { poolMax: config.database.poolMax, logger });
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrateToLatest(db.knex);
+      if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
+    }
+    const keyring = await openKeyring(config, db, logger);
+    const extraCaPem = await readExtraCa(config.tls.extraCaFile);
+    const repo = new KnexAccountRepository(db.knex, keyring);
+    const metrics = new Metrics({
+      perAccountSeries:
+        typeof config.metrics.perAccountSeries === 'number'
+          ? { max: config.metrics.perAccountSeries }
+          : config.metrics.perAccountSeries,
+      collectRuntime: options.runtimeMetrics ?? false,
+      version: VERSION,
+      sweepIntervalSeconds: cronIntervalSeconds(config.scheduler.schedule),
+    });
+    const probes = { imap: createImapProbe(), smtp: createSmtpProbe() };
+    const checker = new AccountChecker({
+      repo,
+      probes,
+      hostLimiter: new HostLimiter(config.scheduler.perHostConcurrency),
+      metrics,
+      logger,
+      resolve: createEgressResolver(config.egress, options.lookup),
+      checkTokenHost: createEgressResolver({ ...config.egress, allowedPorts: null }, options.lookup),
+      config: {
+        timeoutMs: config.scheduler.checkTimeoutSeconds * 1000,
+        failedThreshold: config.status.failedThreshold,
+        checkIntervalMs: config.scheduler.checkIntervalSeconds * 1000,
+        testSendTo: config.probes.testSendTo,
+        ...(extraCaPem === undefined ? {} : { extraCaPem }),
+      },
+    });
+    const scheduler = new Scheduler(
+      { repo, checker, metrics, logger },
+      {
+        schedule: config.scheduler.schedule,
+        concurrency: config.scheduler.concurrency,
+        spreadMs: config.scheduler.spreadSeconds * 1000,
+        historyRetentionMs: config.history.retentionDays * 86_400_000,
+        drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
+      },
+    );
+    return {
+      config,
+      logger,
+      db,
+      keyring,
+      repo,
+      metrics,
+      probes,
+      checker,
+      scheduler,
+      close: () => db.close(),
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/**
+ * Loads the keyring. On the embedded SQLite default with nothing stored yet, a missing key file is
+ * generated (mode 0600) and announced; anywhere else a missing key is an error, because a key made
+ * up on one host cannot decrypt what another host stored.
+ */
+async function openKeyring(config: Readonly<Config>, db: Database, logger: Logger): Promise<Keyring> {
+  const usage = await storedKeyUsage(db.knex);
+  const loaded = await loadKeyring({
+    secretKey: config.secrets.key,
+    keyFile: config.secrets.keyFile,
+    generateIfMissing: db.dialect === 'sqlite' && usage.rows === 0,
+  }).catch((error: unknown) => {
+    throw explainMissingKey(error, usage);
+  });
+  // Refuse to start when stored values use key ids the keyring lacks: every check would fail.
+  await assertKeyringCoversStored(db.knex, loaded.keyring, usage, loaded.source);
+  if (loaded.generatedPath) {
+    logger.warn(
+      { keyFile: loaded.generatedPath },
+      `generated a new secret key in ${loaded.generatedPath} (mode 0600); back it up: without it stored passwords cannot be read`,
+    );
+  }
+  return loaded.keyring;
+}
+
+export { restoreMetrics };

@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
+import type { Command } from 'commander';
+import { ImportError, parseImport } from '../../accounts/import.js';
+import { AccountNotFoundError, type HistoryEntry, type SideCheck } from '../../accounts/repository.js';
+import { AccountInputError } from '../../accounts/superoffice-mapping.js';
+import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
+import { accountJson, statusName, table, when } from '../format.js';
+import { CliError, withCore, type CliIo } from '../context.js';
+
+export function parseId(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
+    throw new CliError(`account id must be a positive integer, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseStatus(value: string): AccountStatus {
+  const match = Object.entries(AccountStatus).find(([name]) => name.toLowerCase() === value.toLowerCase());
+  if (match === undefined || typeof match[1] !== 'number') {
+    throw new CliError(`--status must be one of Unknown, Deleted, Failing, Failed, Ok; got "${value}"`);
+  }
+  return match[1];
+}
+
+export function registerAccountCommands(program: Command, io: CliIo): void {
+  const accounts = program.command('accounts').description('manage stored e-mail accounts');
+
+  accounts
+    .command('import')
+    .argument('<file>', 'JSON array of SuperOffice EMailAccount objects; "-" reads standard input')
+    .description(
+      'create (EMailAccountId 0 or absent) or update accounts; all entries are validated first and ' +
+        'nothing is stored if any is invalid. Passwords come from the file, never from the command line.',
+    )
+    .addHelpText(
+      'after',
+      `
+Example file (SuperOffice EMailAccount objects; Security defaults from the port):
+  [{ "EMailAddress": "sales@example.com",
+     "IncomingCredentials": { "Server": "imap.example.com", "Port": 993,
+                              "Username": "sales@example.com", "Password": "..." },
+     "OutgoingCredentials": { "Server": "smtp.example.com", "Port": 587,
+                              "Username": "sales@example.com", "Password": "..." } }]
+Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothing stored).`,
+    )
+    .action(async (file: string) => {
+      let content: string;
+      try {
+        content = file === '-' ? await text(io.stdin) : await readFile(file, 'utf8');
+      } catch (error) {
+        throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      let inputs;
+      try {
+        inputs = parseImport(content);
+      } catch (error) {
+        if (error instanceof ImportError) throw new CliError(`${file}: ${error.message}`);
+        throw error;
+      }
+      await withCore(io, async ({ repo }) => {
+        let ids: number[];
+        try {
+          ids = await repo.saveAccounts(inputs);
+        } catch (error) {
+          if (error instanceof AccountNotFoundError || error instanceof AccountInputError) {
+            throw new CliError(`${file}: ${error.message}; nothing imported`);
+          }
+          throw error;
+        }
+        const created = inputs.filter((i) => !i.emailAccountId).length;
+        io.stdout.write(
+          `imported ${ids.length} account(s): ${created} created, ${ids.length - created} updated (ids ${ids.join(', ')})\n`,
+        );
+      });
+    });
+
+  accounts
+    .command('list')
+    .description('list stored accounts with their status')
+    .option('--json', 'print JSON')
+    .option('--status <name>', 'only accounts with this status (Unknown, Deleted, Failing, Failed, Ok)')
+    .action(async (options: { json?: boolean; status?: string }) => {
+      const status = options.status === undefined ? undefined : parseStatus(options.status);
+      await withCore(io, async ({ repo }) => {
+        const { items, total } = await repo.listAccounts({ status, limit: 100_000 });
+        if (options.json) {
+          io.stdout.write(
+            `${JSON.stringify(
+              items.map((a) => accountJson(a)),
+              null,
+              2,
+            )}\n`,
+          );
+          return;
+        }
+        io.stdout.write(
+          table(
+            ['id', 'address', 'status', 'errors', 'last check', 'reason'],
+            items.map((a) => [
+              a.emailAccountId,
+              a.emailAddress,
+              statusName(a.accountStatus),
+              a.errorCount,
+              when(a.lastCheckAt),
+              a.errorReason || '-',
+            ]),
+          ),
+        );
+        io.stdout.write(`${total} account(s)\n`);
+      });
+    });
+
+  accounts
+    .command('show')
+    .argument('<id>', 'account id')
+    .description('show one account, its last results per side and recent history')
+    .option('--json', 'print JSON')
+    .option('--transcript', 'include the last check’s protocol transcript (secrets masked)')
+    .action(async (idText: string, options: { json?: boolean; transcript?: boolean }) => {
+      const id = parseId(idText);
+      await withCore(io, async ({ repo }) => {
+        const account = await repo.getAccount(id);
+        if (account === null) throw new CliError(`account ${id} does not exist`);
+        const lastChecks = await repo.lastChecks(id);
+        const history = await repo.history(id, { limit: 10 });
+        if (options.json) {
+          const checks = lastChecks.map((c) =>
+            options.transcript || c.details === null
+              ? c
+              : { ...c, details: { ...c.details, transcript: [] } },
+          );
+          io.stdout.write(`${JSON.stringify({ ...accountJson(account, checks), history }, null, 2)}\n`);
+          return;
+        }
+        io.stdout.write(renderAccount(account, lastChecks, history, options.transcript === true));
+      });
+    });
+
+  accounts
+    .command('delete')
+    .argument('<id>', 'account id')
+    .description('mark an account Deleted: it is no longer tested and its metrics disappear')
+    .action(async (idText: string) => {
+      const id = parseId(idText);
+      await withCore(io, async ({ repo }) => {
+        if (!(await repo.markDeleted(id))) throw new CliError(`account ${id} does not exist`);
+        io.stdout.write(`account ${id} marked Deleted\n`);
+      });
+    });
+}
+
+function renderAccount(
+  account: EmailAccount,
+  lastChecks: SideCheck[],
+  history: HistoryEntry[],
+  withTranscript: boolean,
+): string {
+  const a = accountJson(account);
+  const lines = [
+    `account ${a.id}  ${a.emailAddress}  (associate ${a.associateId})`,
+    `status:     ${a.status} (${a.accountStatus}), ErrorCount ${a.errorCount}`,
+    `reason:     ${a.errorReason || '-'}`,
+    `incoming:   ${a.incoming ? `${a.incoming.server}:${a.incoming.port} ${a.incoming.security} user ${a.incoming.username}` : 'not tested'}`,
+    `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
+    `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
+    '',
+  ];
+  for (const c of lastChecks) {
+    lines.push(
+      `${c.side.toUpperCase()}: ${c.ok ? 'ok' : `FAILED ${c.code} in ${c.phase}: ${c.reason}`} (${c.durationMs} ms at ${when(c.checkedAt)})`,
+    );
+    const tls = c.details?.tls;
+    if (tls)
+      lines.push(
+        `  TLS ${tls.protocol ?? '?'} ${tls.cipher ?? ''}; cert ${tls.subject ?? '?'} until ${tls.notAfter ?? '?'}${tls.authorized ? '' : ` (not verified: ${tls.authorizationError})`}`,
+      );
+    if (withTranscript) {
+      for (const t of c.details?.transcript ?? [])
+        lines.push(`  ${String(t.t).padStart(6)}ms ${t.dir}: ${t.line}`);
+    }
+  }
+  if (history.length > 0) {
+    lines.push('', 'recent checks:');
+    for (const h of history)
+      lines.push(`  ${when(h.checkedAt)} ${h.side} ${h.ok ? 'ok' : `${h.code}: ${h.reason}`}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import { VERSION, restoreMetrics, type Core } from './app.js';
+import { apiPlugin } from './http/api/index.js';
+import { assertSafeListen } from './http/auth.js';
+import { buildHttpServer, type HealthReport } from './http/server.js';
+import { toError } from './probes/errors.js';
+
+export interface Daemon {
+  /** e.g. http://127.0.0.1:9187 */
+  url: string;
+  /** Drains in-flight checks (bounded by shutdown.drainTimeoutSeconds), closes HTTP, then the database. */
+  stop(): Promise<void>;
+  /** Cancels in-flight checks at once (the second signal). */
+  abort(): void;
+}
+
+export interface DaemonOptions {
+  /** Extra route plugins; registered after /healthz, /metrics and the API. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+/**
+ * Starts the HTTP listener (with the API) and the scheduler on a built core. Refuses (throws
+ * UnsafeListenError) to serve the API without a token on a non-loopback address.
+ */
+export async function startDaemon(core: Core, options: DaemonOptions = {}): Promise<Daemon> {
+  const { config, logger, metrics, repo, scheduler, db } = core;
+  assertSafeListen(config.http);
+  const restored = await restoreMetrics(repo, metrics);
+  let lastSweepAt: Date | null = null;
+
+  const health = async (): Promise<HealthReport> => {
+    let database: HealthReport['database'] = 'ok';
+    try {
+      await db.knex.raw('select 1');
+    } catch (error) {
+      database = 'unreachable';
+      logger.warn({ err: toError(error) }, 'health check: database unreachable');
+    }
+    return {
+      ok: database === 'ok',
+      database,
+      lastSweepAt: lastSweepAt?.toISOString() ?? null,
+      sweepRunning: scheduler.busy,
+    };
+  };
+
+  const http = await buildHttpServer({
+    config: config.http,
+    logger,
+    metrics,
+    health,
+    version: VERSION,
+    plugins: [apiPlugin(core), ...(options.plugins ?? [])],
+  });
+  const url = await http.listen({ host: config.http.host, port: config.http.port });
+  scheduler.onSweep = (summary) => {
+    lastSweepAt = summary.finishedAt;
+  };
+  if (config.scheduler.enabled) scheduler.start();
+  logger.info(
+    { url, database: db.describe, accounts: restored, schedule: config.scheduler.schedule },
+    `mailmon listening on ${url}`,
+  );
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    abort: () => scheduler.abort(),
+    // Reverse order of creation: no new sweeps, drain checks, close HTTP, then the database.
+    stop: () =>
+      (stopping ??= (async () => {
+        await scheduler.stop();
+        await http.close();
+        await core.close();
+        logger.info('mailmon stopped');
+      })()),
+  };
+}
