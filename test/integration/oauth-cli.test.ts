@@ -1,0 +1,114 @@
+// The real CLI with OAuth2: `mailmon accounts import` takes the "OAuth" object, `mailmon check`
+// fetches an access token at a local token endpoint and logs in to an SMTP server that checks it;
+// no secret shows in any output or in the database file.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyLine } from '../../src/crypto/key-source.js';
+import { makeCanary, CanaryCorpus } from '../helpers/canary.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { startTokenEndpoint, type TokenEndpoint } from './oauth-token-endpoint.js';
+
+const USER = 'erin@example.test';
+
+describe('the mailmon CLI with OAuth2 refresh settings', () => {
+  const clientSecret = makeCanary('cli-client-secret');
+  const refreshToken = makeCanary('cli-refresh');
+  let dir: string;
+  let idp: TokenEndpoint;
+  let smtp: TestSmtpServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mailmon-oauth-cli-'));
+    idp = await startTokenEndpoint({
+      clientId: 'cli-client',
+      clientSecret: clientSecret.secret,
+      now: () => new Date(),
+    });
+    idp.grant(refreshToken.secret, USER);
+    smtp = await startSmtpServer({
+      users: [],
+      authMethods: ['XOAUTH2'],
+      serverOptions: {
+        onAuth(auth, _session, callback) {
+          if (idp.activeUser(auth.accessToken ?? '') === auth.username)
+            return callback(null, { user: auth.username });
+          return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));
+        },
+      },
+    });
+    // The import has no CA field: the test CA comes in through tls.extraCaFile.
+    writeFileSync(join(dir, 'ca.pem'), smtp.caPem);
+    writeFileSync(
+      join(dir, 'mailmon.yaml'),
+      'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null }\nscheduler: { checkTimeoutSeconds: 5 }\n' +
+        `tls: { extraCaFile: ${join(dir, 'ca.pem')} }\n`,
+    );
+    env = {
+      MAILMON_CONFIG: join(dir, 'mailmon.yaml'),
+      MAILMON_DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      MAILMON_SECRET_KEY: generateKeyLine('k1'),
+    };
+  });
+  afterAll(async () => {
+    await Promise.all([smtp?.stop(), idp?.close()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports a refresh-only account, then a check fetches a token and passes; nothing leaks', async () => {
+    const runs: CliRun[] = [];
+    const account = {
+      EMailAddress: USER,
+      OutgoingCredentials: {
+        Server: '127.0.0.1',
+        Port: smtp.port,
+        AuthType: 'OAuth',
+        Username: USER,
+        Security: 'starttls',
+        OAuth: {
+          TokenUrl: `${idp.url}/token`,
+          ClientId: 'cli-client',
+          ClientSecret: clientSecret.secret,
+          RefreshToken: refreshToken.secret,
+          Scope: 'https://outlook.office.com/SMTP.Send offline_access',
+        },
+      },
+    };
+    const imported = await runCli(['accounts', 'import', '-'], env, JSON.stringify([account]));
+    runs.push(imported);
+    expect([imported.code, imported.stdout, imported.stderr]).toEqual([
+      0,
+      expect.stringContaining('1 created'),
+      '',
+    ]);
+
+    const check = await runCli(['check', '--account', '1', '--json'], env);
+    runs.push(check);
+    expect(check.stderr).toBe('');
+    expect(JSON.parse(check.stdout)).toMatchObject([{ accountId: 1, ok: true, status: 'Ok' }]);
+    expect(idp.tokenRequests).toMatchObject([{ clientOk: true, status: 200 }]);
+
+    const again = await runCli(['check', '--account', '1', '--json'], env);
+    runs.push(again);
+    expect(JSON.parse(again.stdout)).toMatchObject([{ ok: true }]);
+    expect(idp.tokenRequests).toHaveLength(1); // the stored token was reused
+
+    runs.push(await runCli(['accounts', 'show', '1', '--json', '--transcript'], env));
+    const sqlite = join(dir, 'db.sqlite');
+    const corpus = new CanaryCorpus();
+    runs.forEach((run, i) => corpus.add(`CLI run ${i + 1}`, run.stdout + run.stderr));
+    for (const suffix of ['', '-wal']) {
+      try {
+        corpus.add(`SQLite file${suffix}`, readFileSync(`${sqlite}${suffix}`));
+      } catch {
+        // no WAL left after a clean close
+      }
+    }
+    expect(corpus.sources).toContain('SQLite file');
+    expect(idp.issued()).toHaveLength(3); // the imported refresh token, the rotated one, one access token
+    corpus.assertClean([clientSecret, refreshToken, ...idp.issued()]);
+  });
+});
