@@ -5,6 +5,7 @@ import { startDeadline, type Deadline } from './deadline.js';
 import { ProbeError, type FailureCode, type Phase, type ServerResponse } from './errors.js';
 import { createPhaseClock, type PhaseClock } from './phases.js';
 import { createScrubber, scrubError, secretForms, type Scrub } from './redact.js';
+import { resolveAddress, systemResolve } from './resolve.js';
 import { isTlsSocket, observeTlsSocket } from './tls.js';
 import { createTranscript, type Transcript } from './transcript.js';
 import type { ProbeOptions, ProbeResult, ProbeTarget, TlsFacts } from './types.js';
@@ -64,6 +65,8 @@ export interface CheckContext {
   address: string | undefined;
   /** Facts of the last TLS handshake (implicit TLS or STARTTLS). */
   tls: TlsFacts | undefined;
+  /** The dns phase within the deadline: sets `address`, then the clock is in the connect phase. */
+  resolveHost(): Promise<void>;
   /** Hand every socket the library creates to this (see watchSocketProperty). */
   observeSocket(socket: unknown): void;
   /** Whether a complete server line has arrived (the greeting). */
@@ -124,6 +127,11 @@ export function createCheckContext(
     scrub,
     address: undefined,
     tls: undefined,
+    async resolveHost() {
+      const resolve = options.resolve ?? systemResolve;
+      ctx.address = await deadline.race(resolveAddress(resolve, target.host, target.port, deadline.signal));
+      phases.enter('connect');
+    },
     observeSocket,
     greeted: () => transcript.serverLineCount() > 0,
     succeed: () => ({ ...base(), ok: true, code: null, phase: null, reason: null }),

@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { createCheckContext, guardRun, type CheckContext } from './context.js';
 import { ProbeError, type Phase } from './errors.js';
 import { classifyImapFailure } from './imap-errors.js';
-import { resolveAddress, systemResolve } from './resolve.js';
 import {
   createTlsContextCache,
   serverName,
@@ -74,11 +73,7 @@ async function runImapCheck(target: ProbeTarget, options: ProbeOptions, env: Ima
   try {
     const invalid = invalidTarget(target);
     if (invalid) return ctx.fail(invalid);
-    const resolve = options.resolve ?? systemResolve;
-    ctx.address = await ctx.deadline.race(
-      resolveAddress(resolve, target.host, target.port, ctx.deadline.signal),
-    );
-    ctx.phases.enter('connect');
+    await ctx.resolveHost();
     const session = newClient(ctx, env);
     client = session;
     ctx.deadline.onEnd(() => session.close());

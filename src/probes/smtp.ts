@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createCheckContext, guardRun, type CheckContext } from './context.js';
 import { ProbeError } from './errors.js';
-import { resolveAddress, systemResolve } from './resolve.js';
 import {
   connectStep,
   loginStep,
@@ -87,11 +86,7 @@ async function runSmtpCheck(target: ProbeTarget, options: ProbeOptions, env: Smt
   try {
     const invalid = invalidTarget(target);
     if (invalid) return ctx.fail(invalid);
-    const resolve = options.resolve ?? systemResolve;
-    ctx.address = await ctx.deadline.race(
-      resolveAddress(resolve, target.host, target.port, ctx.deadline.signal),
-    );
-    ctx.phases.enter('connect');
+    await ctx.resolveHost();
     const session = newConnection(ctx, env, state, (socket) => (firstSocket ??= socket));
     conn = session;
     ctx.deadline.onEnd(() => session.close());
