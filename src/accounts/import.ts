@@ -1,4 +1,4 @@
-import { parseEMailAccount } from '../http/compat/superoffice-schema.js';
+import { parseEMailAccount } from './superoffice-schema.js';
 import type { AccountInput } from './repository.js';
 import { AccountInputError, toAccountInput } from './superoffice-mapping.js';
 

@@ -1,8 +1,4 @@
-import {
-  PASSWORD_MASK,
-  type EMailAccountJson,
-  type ServiceAuthJson,
-} from '../http/compat/superoffice-schema.js';
+import { PASSWORD_MASK, type EMailAccountJson, type ServiceAuthJson } from './superoffice-schema.js';
 import type { AccountInput, OAuthInput, ServiceAuthInput } from './repository.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from './types.js';
 

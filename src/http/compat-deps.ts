@@ -7,7 +7,7 @@ import { AccountStatus, type ServiceAuth } from '../accounts/types.js';
 import { checkKeptPassword } from './api/credentials.js';
 import { refreshStatusCounts, type ApiDeps } from './api/deps.js';
 import type { CompatDeps } from './compat/deps.js';
-import type { EMailAccountJson, ServiceAuthJson } from './compat/superoffice-schema.js';
+import type { EMailAccountJson, ServiceAuthJson } from '../accounts/superoffice-schema.js';
 import { ApiError } from './errors.js';
 
 /**

@@ -10,7 +10,7 @@ import { sqlitePath } from '../../src/db/connection.js';
 import { KnexAccountRepository } from '../../src/db/account-store.js';
 import { secretAad } from '../../src/db/account-rows.js';
 import type { SecretCodec } from '../../src/crypto/types.js';
-import { maskEMailAccount, parseEMailAccount } from '../../src/http/compat/superoffice-schema.js';
+import { maskEMailAccount, parseEMailAccount } from '../../src/accounts/superoffice-schema.js';
 import { assertNoCanary, makeCanary } from '../helpers/canary.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import { testKeyring } from '../helpers/keyring.js';

@@ -2,7 +2,7 @@
 // rule that keeps a stored password from being redirected.
 import type { AccountInput, ServiceAuthInput } from '../../accounts/repository.js';
 import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
-import { defaultSecurityForPort } from '../compat/fields.js';
+import { defaultSecurityForPort } from '../../accounts/fields.js';
 import type { ProbeTarget, Protocol } from '../../probes/types.js';
 import { fieldError } from '../errors.js';
 import { PASSWORD_MASK, type AccountInputBody, type CredentialsInputBody } from './schemas.js';

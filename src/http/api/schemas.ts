@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
-import { hostSchema, lineSchema, portNumberSchema, secretSchema } from '../compat/fields.js';
+import { hostSchema, lineSchema, portNumberSchema, secretSchema } from '../../accounts/fields.js';
 
 /** What every password reads as in a response. Sent back on update, it keeps the stored password. */
-import { PASSWORD_MASK } from '../compat/superoffice-schema.js';
+import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 
 export { PASSWORD_MASK };
 

@@ -10,7 +10,7 @@ import {
   lineSchema,
   portStringSchema,
   secretSchema,
-} from './fields.js';
+} from '../../accounts/fields.js';
 import type { Credential } from './redact.js';
 
 /** Most entries one request may carry; each becomes up to two probes. */

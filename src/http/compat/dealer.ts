@@ -17,9 +17,9 @@ import {
 } from './dealer-schema.js';
 import type { CompatPluginOptions } from './deps.js';
 import { toClientError } from './errors.js';
-import { isRecord } from './fields.js';
+import { isRecord } from '../../accounts/fields.js';
 import { failureText, scrubSecrets, transcriptText } from './redact.js';
-import { PASSWORD_MASK } from './superoffice-schema.js';
+import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 
 export const DEALER_TEST_PATH = '/dealers/:dealerUUID/email-credentials/test';
 

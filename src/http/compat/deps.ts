@@ -1,5 +1,5 @@
 import type { ProbeResult, ProbeTarget } from '../../probes/types.js';
-import type { EMailAccountJson } from './superoffice-schema.js';
+import type { EMailAccountJson } from '../../accounts/superoffice-schema.js';
 
 /** What the compatible endpoints need from the daemon; injected so routes hold no state of their own. */
 export interface CompatDeps {

@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
-import { describeIssues, type FieldIssue } from './fields.js';
+import { describeIssues, type FieldIssue } from '../../accounts/fields.js';
 
 export interface ClientError {
   status: number;

@@ -14,7 +14,7 @@ export { DEALER_MAX_BATCH } from './dealer-schema.js';
 export { oracleCommerceRoutes, ORACLE_EMAIL_TEST_PATH } from './oracle-commerce.js';
 export { superOfficeRestRoutes, SAVE_EMAIL_ACCOUNT_PATH, TEST_SMTP_SERVER_PATH } from './superoffice-rest.js';
 export { superOfficeSoapRoutes, CUSTOMER_SERVICE_SOAP_PATH, EMAIL_SOAP_PATH } from './superoffice-soap.js';
-export * from './superoffice-schema.js';
+export * from '../../accounts/superoffice-schema.js';
 
 /** All compatible endpoints at their vendors' paths. Options: `{ deps }`. */
 export const compatRoutes: FastifyPluginAsyncZod<CompatPluginOptions> = async (app, options) => {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ProbeTarget } from '../../probes/types.js';
 import type { CompatPluginOptions } from './deps.js';
 import { toClientError } from './errors.js';
-import { hostSchema, lineSchema, portStringSchema, secretSchema } from './fields.js';
+import { hostSchema, lineSchema, portStringSchema, secretSchema } from '../../accounts/fields.js';
 
 export const ORACLE_EMAIL_TEST_PATH = '/ccadmin/v1/email/test';
 

@@ -1,7 +1,7 @@
 // SuperOffice's SmtpUri: `smtps://user:password@host:465` (implicit TLS) or `smtp://...` (STARTTLS),
 // user name and password URL-encoded. Error messages never repeat the URI: it holds a password.
 import type { Security } from '../../probes/types.js';
-import { normalizeHost } from './fields.js';
+import { normalizeHost } from '../../accounts/fields.js';
 
 export interface SmtpUri {
   security: Security;

@@ -6,13 +6,13 @@ import { z } from 'zod';
 
 import type { CompatPluginOptions } from './deps.js';
 import { toClientError } from './errors.js';
-import { canonicalKeys, isRecord } from './fields.js';
+import { canonicalKeys, isRecord } from '../../accounts/fields.js';
 import {
   canonicalizeEMailAccount,
   eMailAccountOutSchema,
   eMailAccountSchema,
   maskEMailAccount,
-} from './superoffice-schema.js';
+} from '../../accounts/superoffice-schema.js';
 import { runTestSmtpServer, testSmtpServerRequestSchema } from './superoffice-test-smtp.js';
 
 export const TEST_SMTP_SERVER_PATH = '/api/v1/Agents/CustomerService/TestSmtpServer';

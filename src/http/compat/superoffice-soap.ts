@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
 import type { CompatPluginOptions } from './deps.js';
 import { CompatInputError, toClientError } from './errors.js';
-import { fieldIssues } from './fields.js';
+import { fieldIssues } from '../../accounts/fields.js';
 import {
   faultEnvelope,
   leaf,
@@ -22,7 +22,7 @@ import {
   parseEMailAccount,
   type EMailAccountJson,
   type ServiceAuthJson,
-} from './superoffice-schema.js';
+} from '../../accounts/superoffice-schema.js';
 import { runTestSmtpServer, testSmtpServerRequestSchema } from './superoffice-test-smtp.js';
 
 export const CUSTOMER_SERVICE_SOAP_PATH = '/Remote/Services88/CustomerService.svc';

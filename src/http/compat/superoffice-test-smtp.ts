@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import type { ProbeTarget } from '../../probes/types.js';
 import type { CompatDeps } from './deps.js';
-import { lineSchema } from './fields.js';
+import { lineSchema } from '../../accounts/fields.js';
 import { failureText, scrubSecrets } from './redact.js';
 import { parseSmtpUri, type SmtpUri } from './smtp-uri.js';
 

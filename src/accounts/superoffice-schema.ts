@@ -2,10 +2,10 @@
 // that names the field. Shared by the REST and SOAP SaveEMailAccount endpoints and by
 // `mailmon accounts import`.
 import { z } from 'zod';
-import { REDACTED } from '../../security/redact.js';
+import { REDACTED } from '../security/redact.js';
 
-import { AccountStatus, ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
-import { SECURITIES, type AuthType } from '../../probes/types.js';
+import { AccountStatus, ACCOUNT_STATUS_NAMES } from './types.js';
+import { SECURITIES, type AuthType } from '../probes/types.js';
 import {
   canonicalKeys,
   defaultSecurityForPort,

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { normalizeHost } from '../../../src/http/compat/fields.js';
-import { scrubSecrets } from '../../../src/http/compat/redact.js';
-import {
-  maskEMailAccount,
-  parseEMailAccount,
-  PASSWORD_MASK,
-} from '../../../src/http/compat/superoffice-schema.js';
+import { normalizeHost } from '../../src/accounts/fields.js';
+import { scrubSecrets } from '../../src/http/compat/redact.js';
+import { maskEMailAccount, parseEMailAccount, PASSWORD_MASK } from '../../src/accounts/superoffice-schema.js';
 
 const auth = (over: Record<string, unknown> = {}) => ({
   Server: 'mail.example.test',

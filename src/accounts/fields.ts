@@ -1,9 +1,10 @@
-// Field validators shared by the vendor-compatible endpoints. Messages never echo the input value:
-// an input may be a password, and a host name with CR/LF is an injection attempt, not a typo to show.
+// Field validators shared by every way an account enters mailmon: the import file, the native API
+// and the vendor-compatible endpoints. Messages never echo the input value: an input may be a
+// password, and a host name with CR/LF is an injection attempt, not a typo to show.
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 
-import type { Security } from '../../probes/types.js';
+import type { Security } from '../probes/types.js';
 
 /** Longest host name DNS allows (RFC 1035: 253 characters in text form). */
 const MAX_HOST_LENGTH = 253;
