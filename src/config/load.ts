@@ -20,6 +20,7 @@ export const ENV_VARS: Record<string, [string, EnvKind]> = {
   MAILMON_HTTP_HOST: ['http.host', 'string'],
   MAILMON_HTTP_PORT: ['http.port', 'number'],
   MAILMON_HTTP_TOKEN_HASHES: ['http.tokenHashes', 'list'],
+  MAILMON_HTTP_TRUSTED_PROXIES: ['http.trustedProxies', 'list'],
   MAILMON_SCHEDULE: ['scheduler.schedule', 'string'],
   MAILMON_CHECK_INTERVAL_SECONDS: ['scheduler.checkIntervalSeconds', 'number'],
   MAILMON_CONCURRENCY: ['scheduler.concurrency', 'number'],

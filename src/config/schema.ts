@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { egressConfigSchema } from '../egress/config.js';
+import { egressConfigSchema, isValidCidr } from '../egress/config.js';
 
 /** Hard limits in one place: config values outside them are refused at start-up. */
 export const LIMITS = {
@@ -60,6 +60,18 @@ export const configSchema = z
           .default(1024 * 1024),
         /** Requests per minute per client on the test endpoints. */
         testRateLimitPerMinute: z.number().int().min(1).default(30),
+        /**
+         * Reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client. Empty: the header
+         * is ignored and the client is the TCP peer (behind a proxy, every client would share one
+         * rate-limit budget).
+         */
+        trustedProxies: z
+          .array(
+            z.string().refine(isValidCidr, {
+              message: 'expected a proxy address or CIDR such as 10.0.0.5 or 10.0.0.0/8',
+            }),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),

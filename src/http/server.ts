@@ -41,6 +41,8 @@ export async function buildHttpServer(deps: HttpDeps) {
     // No per-request log lines (they would carry URLs and headers); errors are logged by our handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimitBytes,
+    // request.ip (the rate limit's client key) comes from X-Forwarded-For only via these proxies.
+    trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
     // Bound how long a slow client can hold a connection.
     requestTimeout: 120_000,
   });

@@ -51,6 +51,10 @@ describe('loadConfig', () => {
     [{ MAILMON_LOG_LEVEL: 'loud' }, 'config key log.level (from MAILMON_LOG_LEVEL) is invalid'],
     [{ MAILMON_EGRESS_ALLOW_CIDRS: '127.1/8' }, 'config key egress.allowCidrs.0 (from'],
     [
+      { MAILMON_HTTP_TRUSTED_PROXIES: '10.0.0.5, proxy.internal' },
+      'config key http.trustedProxies.1 (from MAILMON_HTTP_TRUSTED_PROXIES) is invalid: expected a proxy address',
+    ],
+    [
       { MAILMON_CONFIG: '/nonexistent/mailmon.yaml' },
       'config file /nonexistent/mailmon.yaml (from MAILMON_CONFIG) does not exist',
     ],

@@ -184,5 +184,36 @@ describe('rate limit on the test endpoints', () => {
     expect(oracle.json).toMatchObject({ status: '429' });
     // Other routes are not limited.
     expect((await api.request('GET', '/api/v1/accounts')).status).toBe(200);
+    // X-Forwarded-For from a peer that is not a trusted proxy is ignored: no fresh budget.
+    const spoofed = await api.request('POST', '/api/v1/accounts/424242/test', {
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(spoofed.status).toBe(429);
+  });
+});
+
+describe('rate limit behind a trusted reverse proxy', () => {
+  let api: ApiServer;
+
+  beforeAll(async () => {
+    // The test client connects from 127.0.0.1: it plays the proxy.
+    api = await startApi({
+      overrides: { 'http.testRateLimitPerMinute': 2, 'http.trustedProxies': ['127.0.0.0/8'] },
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const testAs = async (client: string) =>
+    (await api.request('POST', '/api/v1/accounts/424242/test', { headers: { 'x-forwarded-for': client } }))
+      .status;
+
+  it('gives each client named in X-Forwarded-For its own budget', async () => {
+    expect([await testAs('203.0.113.5'), await testAs('203.0.113.5')]).toEqual([404, 404]);
+    expect(await testAs('203.0.113.5')).toBe(429);
+    // Another client behind the same proxy is not affected; the proxy's own address neither.
+    expect(await testAs('203.0.113.6')).toBe(404);
+    expect((await api.request('POST', '/api/v1/accounts/424242/test')).status).toBe(404);
   });
 });
