@@ -133,7 +133,9 @@ function describeIssue(
 ): string {
   if (issue === undefined) return 'configuration is invalid';
   const key = issue.path.join('.') || '(top level)';
-  const from = sources.get(key) ?? (file === undefined ? undefined : file);
+  // A list element's issue (egress.allowCidrs.0) comes from the variable that set the whole list.
+  const setBy = issue.path.map((_, i) => sources.get(issue.path.slice(0, i + 1).join('.'))).findLast(Boolean);
+  const from = setBy ?? file;
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
     return `config ${key === '(top level)' ? '' : `section ${key} `}has unknown key(s) ${issue.keys.join(', ')}${from ? ` (in ${from})` : ''}`;

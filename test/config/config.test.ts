@@ -49,7 +49,10 @@ describe('loadConfig', () => {
       'config key database.url (from MAILMON_DATABASE_URL) is invalid: must start with sqlite:',
     ],
     [{ MAILMON_LOG_LEVEL: 'loud' }, 'config key log.level (from MAILMON_LOG_LEVEL) is invalid'],
-    [{ MAILMON_EGRESS_ALLOW_CIDRS: '127.1/8' }, 'config key egress.allowCidrs.0 (from'],
+    [
+      { MAILMON_EGRESS_ALLOW_CIDRS: '127.1/8' },
+      'config key egress.allowCidrs.0 (from MAILMON_EGRESS_ALLOW_CIDRS) is invalid',
+    ],
     [
       { MAILMON_HTTP_TRUSTED_PROXIES: '10.0.0.5, proxy.internal' },
       'config key http.trustedProxies.1 (from MAILMON_HTTP_TRUSTED_PROXIES) is invalid: expected a proxy address',
