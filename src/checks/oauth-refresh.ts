@@ -57,7 +57,7 @@ export interface TokenRefreshDeps {
   repo: Pick<AccountRepository, 'storeOAuthToken'>;
   logger: Logger;
   clock: () => Date;
-  /** Passed to refreshAccessToken (fetch, clock). */
+  /** Passed to refreshAccessToken (egress check, clock). */
   oauth2?: OAuth2Deps;
 }
 

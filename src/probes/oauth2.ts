@@ -1,9 +1,18 @@
-// OAuth2 refresh_token grant (RFC 6749 section 6) over fetch: turns a stored refresh token into an
-// access token for XOAUTH2 / OAUTHBEARER. Every failure is a ProbeError 'oauth_token_refresh_failed'
+// OAuth2 refresh_token grant (RFC 6749 section 6) over node:https: turns a stored refresh token into
+// an access token for XOAUTH2 / OAUTHBEARER. Every failure is a ProbeError 'oauth_token_refresh_failed'
 // (phase 'auth') whose message names what went wrong without any token or client secret in it.
-import { isIP } from 'node:net';
+// When the egress policy checked the endpoint's host, the request connects to exactly the address it
+// checked: the name is not looked up a second time (DNS rebinding), while TLS still verifies the
+// certificate for the URL's host name.
+import type { LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { ProbeError, toError } from './errors.js';
 import { createScrubber, scrubError, secretForms } from './redact.js';
+import { unbracket } from './resolve.js';
+import { certFailureCode } from './tls.js';
 
 export interface OAuth2RefreshRequest {
   /** The provider's token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token. */
@@ -25,15 +34,17 @@ export interface OAuth2Token {
 }
 
 export interface OAuth2Deps {
-  /** Default: global fetch. */
-  fetch?: typeof fetch;
   /** Wall clock for expiresAt. Default: () => new Date(). */
   now?: () => Date;
   /**
    * The egress policy's address check for the token endpoint (ports are not checked: token
-   * endpoints are HTTPS). A refusal fails the refresh before any request is sent.
+   * endpoints are HTTPS). A refusal fails the refresh before any request is sent; otherwise the
+   * request connects to the address it returns and nowhere else. Without it the system resolver
+   * looks the name up (once).
    */
   checkHost?: (host: string, port: number, signal: AbortSignal) => Promise<string>;
+  /** An extra trusted CA (PEM) for the token endpoint, besides the system CAs (tests use it). */
+  caPem?: string;
 }
 
 /** Token responses are small; anything bigger is not a token response. */
@@ -68,7 +79,7 @@ export async function refreshAccessToken(
   deps: OAuth2Deps = {},
 ): Promise<OAuth2Token> {
   const url = checkedUrl(req.tokenUrl);
-  if (deps.checkHost) await checkTokenHost(url, signal, deps.checkHost);
+  const address = deps.checkHost ? await checkTokenHost(url, signal, deps.checkHost) : undefined;
   const secrets = [req.refreshToken, req.clientSecret ?? ''].flatMap((s) => secretForms(req.clientId, s));
   const scrub = createScrubber(secrets);
   const body = new URLSearchParams({
@@ -82,20 +93,14 @@ export async function refreshAccessToken(
   let status: number;
   let text: string;
   try {
-    const response = await (deps.fetch ?? fetch)(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-      signal,
-      redirect: 'error',
-    });
-    status = response.status;
-    text = await readBounded(response);
+    ({ status, text } = await postForm(url, address, body.toString(), signal, deps.caPem));
   } catch (thrown) {
     const err = scrubError(toError(thrown), scrub);
     if (signal.aborted) throw fail('token endpoint did not answer in time', err);
-    const code = (err.cause as { code?: unknown } | undefined)?.code;
-    throw fail(`token request failed (${typeof code === 'string' ? code : err.message})`, err);
+    throw fail(`token request failed (${describeRequestError(err, url)})`, err);
+  }
+  if (status >= 300 && status <= 399) {
+    throw fail(`token endpoint answered HTTP ${status}, a redirect (not followed)`);
   }
   const json = parseJson(text);
   if (status < 200 || status > 299) {
@@ -122,14 +127,16 @@ export async function refreshAccessToken(
   };
 }
 
+/** The egress policy's verdict on the endpoint's host: the one IP address the request may use. */
 async function checkTokenHost(
   url: URL,
   signal: AbortSignal,
   checkHost: NonNullable<OAuth2Deps['checkHost']>,
-) {
+): Promise<string> {
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  let address: string;
   try {
-    await checkHost(url.hostname.replace(/^\[(.*)\]$/, '$1'), port, signal);
+    address = await checkHost(unbracket(url.hostname), port, signal);
   } catch (thrown) {
     const error = toError(thrown);
     if (error instanceof ProbeError) {
@@ -140,17 +147,128 @@ async function checkTokenHost(
       error,
     );
   }
+  const bare = unbracket(address);
+  if (!isIP(bare)) throw fail('egress check of the token endpoint returned no IP address');
+  return bare;
 }
 
-async function readBounded(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel();
-    throw new Error(`response of ${declared} bytes is too large`);
+interface TokenAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * POSTs the form `body` to `url` and reads the answer (at most MAX_RESPONSE_BYTES, else an error).
+ * With `address`, the TCP connection goes to that IP: the lookup hook answers with it instead of
+ * asking DNS, so the host name is never resolved again, while SNI, the certificate check and the
+ * Host header still use the URL's host name. (An IP-literal host is connected to as it is: no
+ * lookup happens at all.) Redirects are not followed (Node's client never does). A fresh agent
+ * without keep-alive per request, so the socket closes with the answer; when `signal` aborts, the
+ * request and its socket are destroyed and the promise rejects with the signal's reason.
+ */
+function postForm(
+  url: URL,
+  address: string | undefined,
+  body: string,
+  signal: AbortSignal,
+  caPem: string | undefined,
+): Promise<TokenAnswer> {
+  return new Promise<TokenAnswer>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const hostname = unbracket(url.hostname);
+    const options: RequestOptions = {
+      method: 'POST',
+      hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: `${url.pathname}${url.search}`,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+      agent: false,
+      ...(address ? { lookup: pinnedLookup(hostname, address) } : {}),
+      ...(caPem ? { ca: [...rootCertificates, caPem] } : {}),
+    };
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options);
+    let settled = false;
+    const settle = (error: unknown, answer?: TokenAnswer): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (answer) {
+        resolve(answer);
+      } else {
+        req.destroy();
+        reject(error);
+      }
+    };
+    const onAbort = (): void => settle(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err) => settle(err));
+    req.on('response', (res: IncomingMessage) => {
+      const tooLarge = (bytes: string) => settle(new Error(`response of ${bytes} bytes is too large`));
+      const declared = Number(res.headers['content-length'] ?? '0');
+      if (declared > MAX_RESPONSE_BYTES) {
+        tooLarge(String(declared));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) tooLarge(`more than ${MAX_RESPONSE_BYTES}`);
+        else chunks.push(chunk);
+      });
+      res.on('end', () =>
+        settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', (err) => settle(err));
+      res.on('close', () => settle(new Error('connection closed before the answer was complete')));
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * A dns.lookup stand-in that answers `hostname` with the checked `address` and refuses any other
+ * name. net.connect asks with `{ all: true }` when it may try several addresses (autoSelectFamily,
+ * Node 20's default) and expects an array then.
+ */
+function pinnedLookup(hostname: string, address: string): LookupFunction {
+  const family = isIP(address);
+  return (name, options, callback) => {
+    if (name !== hostname) {
+      const error: NodeJS.ErrnoException = new Error(`unexpected lookup of ${name}`);
+      error.code = 'ENOTFOUND';
+      callback(error, '', 0);
+    } else if (options.all) {
+      const all: LookupAddress[] = [{ address, family }];
+      callback(null, all);
+    } else {
+      callback(null, address, family);
+    }
+  };
+}
+
+/** The reason in "token request failed (...)": a certificate problem in words, else the error code. */
+function describeRequestError(err: Error, url: URL): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (certFailureCode(code)) {
+    case 'tls_cert_name_mismatch':
+      return `certificate is not valid for ${unbracket(url.hostname)}: ${code}`;
+    case 'tls_cert_expired':
+      return `certificate expired or not yet valid: ${code}`;
+    case 'tls_cert_self_signed':
+      return `self-signed certificate: ${code}`;
+    case 'tls_cert_untrusted':
+      return `certificate not trusted: ${code}`;
+    default:
+      return typeof code === 'string' ? code : err.message;
   }
-  const buf = Buffer.from(await response.arrayBuffer());
-  if (buf.length > MAX_RESPONSE_BYTES) throw new Error(`response of ${buf.length} bytes is too large`);
-  return buf.toString('utf8');
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {
