@@ -1,6 +1,7 @@
 // Field validators shared by every way an account enters mailmon: the import file, the native API
 // and the vendor-compatible endpoints. Messages never echo the input value: an input may be a
 // password, and a host name with CR/LF is an injection attempt, not a typo to show.
+import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 
@@ -88,6 +89,29 @@ export function secretSchema(max: number) {
     .max(max, { error: `must be at most ${max} characters` })
     .refine((value) => !/[\0\r\n]/.test(value), { error: 'must not contain NUL or line breaks' });
 }
+
+const LOOPBACK_NAMES = new Set(['localhost', '[::1]']);
+
+/** https anywhere; plain http only to a loopback address (a local test endpoint), as the refresh itself insists. */
+function isTokenUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  const loopback =
+    LOOPBACK_NAMES.has(url.hostname) || (isIP(url.hostname) === 4 && url.hostname.startsWith('127.'));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
+}
+
+/**
+ * An OAuth2 token endpoint URL. No user name or password in it: the URL is shown in responses, and
+ * client credentials have their own write-only field.
+ */
+export const tokenUrlSchema = z
+  .string()
+  .max(2048, { error: 'must be at most 2048 characters' })
+  .refine(isTokenUrl, { error: 'must be an https URL (http only to localhost, 127.x.x.x or [::1])' })
+  .refine((value) => !isTokenUrl(value) || new URL(value).username + new URL(value).password === '', {
+    error: 'must not contain a user name or password',
+  });
 
 /**
  * The security a port implies when a client does not say: the implicit-TLS ports (993 IMAPS, 465

@@ -15,6 +15,7 @@ import {
   lineSchema,
   portNumberSchema,
   secretSchema,
+  tokenUrlSchema,
   type FieldIssue,
 } from './fields.js';
 
@@ -75,24 +76,13 @@ const accountStatusSchema = z.union([z.number(), z.string()]).transform((value, 
 
 const idSchema = z.number().int().min(0).max(2_147_483_647);
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** https anywhere; plain http only to loopback (a local test endpoint), as the refresh itself insists. */
-function isTokenUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-}
-
 /**
  * mailmon's extension: how an AuthType "OAuth" side refreshes its access token (the Password). Secrets
  * are write-only: responses show PASSWORD_MASK, and a masked or empty RefreshToken on an update keeps
  * the stored one; ClientSecret "" means none (a public client), PASSWORD_MASK keeps the stored one.
  */
 export const oauthSettingsSchema = z.object({
-  TokenUrl: z.string().max(2048).refine(isTokenUrl, {
-    error: 'must be an https URL (http only to localhost or 127.0.0.1)',
-  }),
+  TokenUrl: tokenUrlSchema,
   ClientId: lineSchema(512).refine((value) => value !== '', { error: 'is required' }),
   ClientSecret: secretSchema(4096).default(''),
   RefreshToken: secretSchema(16384).default(''),
