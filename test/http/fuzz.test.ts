@@ -81,6 +81,23 @@ const SAMPLES: Record<string, Json> = {
     incoming: side,
     outgoing: { ...side, port: 587, security: 'starttls' },
   },
+  accountOAuth: {
+    emailAddress: 'o@example.test',
+    incoming: {
+      ...side,
+      authType: 'oauth2',
+      password: '****',
+      oauth: {
+        tokenUrl: 'https://127.0.0.1/token',
+        clientId: 'c',
+        clientSecret: '****',
+        refreshToken: 'Fuzz-rt-1',
+        scope: 'a b',
+        accessExpiresAt: null,
+      },
+    },
+    outgoing: null,
+  },
   adHoc: { emailAddress: 'f@example.test', incoming: side, outgoing: { ...side, port: 587 } },
   testSmtp: { SmtpUri: 'smtp://u:p@127.0.0.1:587', From: 'f@example.test', UseStoredPassword: false },
   save: {
@@ -151,6 +168,8 @@ const ROUTES: [string, (id: string) => string, string | null][] = [
   ['POST', () => '/api/v1/accounts', 'account'],
   ['GET', (i) => `/api/v1/accounts/${i}`, null],
   ['PUT', (i) => `/api/v1/accounts/${i}`, 'account'],
+  ['POST', () => '/api/v1/accounts', 'accountOAuth'],
+  ['PUT', (i) => `/api/v1/accounts/${i}`, 'accountOAuth'],
   ['DELETE', (i) => `/api/v1/accounts/${i}`, null],
   ['GET', (i) => `/api/v1/accounts/${i}/history`, null],
   ['POST', (i) => `/api/v1/accounts/${i}/test`, null],

@@ -65,6 +65,14 @@ describe('GET /api/v1/openapi.json', () => {
     expect(incoming.properties.port).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535 });
     expect(incoming.properties.security.enum).toEqual(['tls', 'starttls', 'none']);
     expect(incoming.required).toEqual(['server', 'port', 'username']);
+    const oauth = incoming.properties.oauth;
+    expect(oauth).toMatchObject({ type: 'object', nullable: true, additionalProperties: false });
+    expect(oauth.required).toEqual(['tokenUrl', 'clientId']);
+    expect(Object.keys(oauth.properties)).toEqual(
+      expect.arrayContaining(['tokenUrl', 'clientId', 'clientSecret', 'refreshToken', 'scope']),
+    );
+    expect(oauth.properties.refreshToken.description).toMatch(/Write-only/);
+    expect(oauth.properties.clientSecret).toMatchObject({ type: 'string', nullable: true });
     const adHoc = doc.paths['/api/v1/test'].post.requestBody.content['application/json'].schema;
     expect(adHoc.properties.incoming.required).toEqual(expect.arrayContaining(['password']));
     const list = doc.paths['/api/v1/accounts'].get.parameters.map((p: Schema) => `${p.in}:${p.name}`);
@@ -75,6 +83,13 @@ describe('GET /api/v1/openapi.json', () => {
     const detail = doc.paths['/api/v1/accounts/{id}'].get.responses;
     const account = detail['200'].content['application/json'].schema;
     expect(account.properties.incoming.properties.password).toEqual({ type: 'string', enum: ['****'] });
+    const oauth = account.properties.incoming.properties.oauth;
+    expect(oauth.nullable).toBe(true);
+    expect(oauth.properties.refreshToken).toEqual({ type: 'string', enum: ['****'] });
+    expect(oauth.properties.clientSecret).toMatchObject({ enum: ['****'], nullable: true });
+    expect(Object.keys(oauth.properties).sort()).toEqual(
+      ['accessExpiresAt', 'clientId', 'clientSecret', 'refreshToken', 'scope', 'tokenUrl'].sort(),
+    );
     expect(account.properties.lastChecks.items.properties.transcript).toBeDefined();
     expect(detail['404'].content['application/json'].schema.required).toEqual(
       expect.arrayContaining(['statusCode', 'error', 'message']),

@@ -75,7 +75,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     {
       schema: {
         tags,
-        summary: 'Create an account (passwords required; never returned)',
+        summary: 'Create an account (passwords and OAuth2 secrets are write-only: never returned)',
         body: accountInputSchema,
         response: { 201: accountViewSchema, ...errors },
       },
@@ -113,7 +113,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     {
       schema: {
         tags,
-        summary: `Replace an account; a password that is absent, "" or the mask keeps the stored one`,
+        summary: `Replace an account; a password or OAuth2 secret that is absent, "" or the mask keeps the stored one`,
         params: idParamsSchema,
         body: accountInputSchema,
         response: { 200: accountViewSchema, 409: errorBodySchema, ...errors },

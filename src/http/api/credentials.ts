@@ -1,11 +1,16 @@
-// Write-only passwords: how a create or update body becomes what the repository stores, and the one
-// rule that keeps a stored password from being redirected.
-import type { AccountInput, ServiceAuthInput } from '../../accounts/repository.js';
-import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
+// Write-only secrets: how a create or update body becomes what the repository stores, and the rules
+// that keep a stored password, refresh token or client secret from being redirected.
+import type { AccountInput, OAuthInput, ServiceAuthInput } from '../../accounts/repository.js';
+import type { EmailAccount, OAuthSettings, ServiceAuth } from '../../accounts/types.js';
 import { defaultSecurityForPort } from '../../accounts/fields.js';
 import type { ProbeTarget, Protocol } from '../../probes/types.js';
 import { fieldError } from '../errors.js';
-import { PASSWORD_MASK, type AccountInputBody, type CredentialsInputBody } from './schemas.js';
+import {
+  PASSWORD_MASK,
+  type AccountInputBody,
+  type CredentialsInputBody,
+  type OAuthInputBody,
+} from './schemas.js';
 
 /** True when a password field means "keep the stored one". */
 export function keepsPassword(password: string | undefined): boolean {
@@ -55,9 +60,45 @@ export function checkKeptPassword(
   }
 }
 
-function toServiceAuthInput(side: CredentialsInputBody | null): ServiceAuthInput | null {
-  if (side === null) return null;
+const CLIENT_CHANGED =
+  'is required when tokenUrl or clientId changes: a stored secret is only sent to the token endpoint it was given for';
+
+/**
+ * An `oauth` object → repository input. A kept refresh token or client secret must have been stored
+ * for the same token endpoint and client; `stored` is the side's stored settings (secrets not read).
+ */
+function toOAuthInput(path: string, oauth: OAuthInputBody, stored: OAuthSettings | null): OAuthInput {
+  const sameClient = stored?.tokenUrl === oauth.tokenUrl && stored.clientId === oauth.clientId;
+  const keepRefresh = keepsPassword(oauth.refreshToken);
+  if (keepRefresh && stored === null)
+    throw fieldError(`${path}.refreshToken`, 'is required for new OAuth settings');
+  if (keepRefresh && !sameClient) throw fieldError(`${path}.refreshToken`, CLIENT_CHANGED);
+  const keepSecret = oauth.clientSecret !== null && keepsPassword(oauth.clientSecret);
+  const secretStored = stored !== null && stored.clientSecret !== null;
+  if (keepSecret && secretStored && !sameClient) {
+    throw fieldError(`${path}.clientSecret`, `${CLIENT_CHANGED} (null for a public client)`);
+  }
   return {
+    tokenUrl: oauth.tokenUrl,
+    clientId: oauth.clientId,
+    // Keeping a secret that was never stored keeps none: a public client.
+    clientSecret: keepSecret ? (secretStored ? undefined : null) : (oauth.clientSecret ?? null),
+    refreshToken: keepRefresh ? undefined : oauth.refreshToken,
+    scope: oauth.scope ? oauth.scope : null,
+  };
+}
+
+/**
+ * One side of a body → repository input, checked against the stored side (null when the side is new).
+ * `path` is the side's field path (`incoming`, `outgoing`) for the 400s.
+ */
+function toServiceAuthInput(
+  path: string,
+  side: CredentialsInputBody | null,
+  stored: ServiceAuth | null,
+): ServiceAuthInput | null {
+  if (side === null) return null;
+  const next: ServiceAuthInput = {
     server: side.server,
     port: side.port,
     authType: side.authType,
@@ -67,23 +108,43 @@ function toServiceAuthInput(side: CredentialsInputBody | null): ServiceAuthInput
     acceptUnverifiedCert: side.acceptUnverifiedCert,
     caPem: side.caPem,
   };
+  if (side.authType === 'oauth2') {
+    const storedOAuth = stored?.oauth ?? null;
+    // undefined keeps the stored settings, null removes them (the schema allows either only on oauth2).
+    const oauth =
+      side.oauth === undefined || side.oauth === null
+        ? side.oauth
+        : toOAuthInput(`${path}.oauth`, side.oauth, storedOAuth);
+    if (oauth !== undefined) next.oauth = oauth;
+    const keptRefreshToken =
+      oauth === undefined ? storedOAuth !== null : oauth !== null && oauth.refreshToken === undefined;
+    // A stored refresh token mints access tokens that go to this side's server: like a stored
+    // password, it stays with the server (and the trust) it was given for.
+    const changed = keptRefreshToken && stored !== null ? redirectsStoredPassword(stored, next) : null;
+    if (changed !== null) {
+      throw fieldError(
+        `${path}.oauth.refreshToken`,
+        `is required when ${changed} changes: a stored refresh token only gets access tokens for the server it was given for`,
+      );
+    }
+    // A new grant without an access token: the stored one (if any) goes; the first check fetches one.
+    if (oauth && !keptRefreshToken && next.password === undefined) next.password = '';
+  }
+  checkKeptPassword(`${path}.password`, stored, next);
+  return next;
 }
 
 /**
  * A validated native body → repository input. `existing` is the stored account on update (null on
- * create); throws a 400 naming the field when a password is missing or would be redirected.
+ * create); throws a 400 naming the field when a secret is missing or would be redirected.
  */
 export function toAccountInput(body: AccountInputBody, existing: EmailAccount | null): AccountInput {
-  const incoming = toServiceAuthInput(body.incoming);
-  const outgoing = toServiceAuthInput(body.outgoing);
-  checkKeptPassword('incoming.password', existing?.incoming ?? null, incoming);
-  checkKeptPassword('outgoing.password', existing?.outgoing ?? null, outgoing);
   return {
     ...(existing === null ? {} : { emailAccountId: existing.emailAccountId }),
     emailAddress: body.emailAddress,
     associateId: body.associateId,
-    incoming,
-    outgoing,
+    incoming: toServiceAuthInput('incoming', body.incoming, existing?.incoming ?? null),
+    outgoing: toServiceAuthInput('outgoing', body.outgoing, existing?.outgoing ?? null),
   };
 }
 

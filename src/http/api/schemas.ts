@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
-import { hostSchema, lineSchema, portNumberSchema, secretSchema } from '../../accounts/fields.js';
+import {
+  hostSchema,
+  lineSchema,
+  portNumberSchema,
+  secretSchema,
+  tokenUrlSchema,
+} from '../../accounts/fields.js';
 
 /** What every password reads as in a response. Sent back on update, it keeps the stored password. */
 import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
@@ -68,15 +74,64 @@ const credentialsFields = {
     .meta({ description: 'Extra trusted CA (PEM) besides the system CAs' }),
 };
 
-/** One side's credentials in a create or update. */
-export const credentialsInputSchema = z.strictObject({
-  ...credentialsFields,
-  password: secretSchema(4096)
+const KEEPS = `absent, "" or "${PASSWORD_MASK}" keeps the stored one`;
+
+/**
+ * How an oauth2 side refreshes its access token (RFC 6749 refresh_token grant). Secrets are
+ * write-only like passwords; the non-secret settings are returned as given.
+ */
+export const oauthInputSchema = z.strictObject({
+  tokenUrl: tokenUrlSchema.meta({
+    description: 'The token endpoint: https (http only to a loopback address)',
+    example: 'https://login.microsoftonline.com/TENANT/oauth2/v2.0/token',
+  }),
+  clientId: lineSchema(512)
+    .refine((value) => value !== '', { error: 'is required' })
+    .meta({ description: 'The application (client) id registered with the token endpoint' }),
+  clientSecret: secretSchema(4096)
+    .nullable()
     .optional()
     .meta({
-      description: `Write-only. Required for new credentials; on update, absent, "" or "${PASSWORD_MASK}" keeps the stored one`,
+      description: `Write-only. null (or none stored) = a public client; on update ${KEEPS}`,
     }),
+  refreshToken: secretSchema(16384)
+    .optional()
+    .meta({
+      description: `Write-only. Required for new OAuth settings; on update ${KEEPS}`,
+    }),
+  scope: lineSchema(2048).nullable().optional().meta({
+    description: 'Space-separated scopes sent with the refresh; absent, null or "" = none',
+    example: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access',
+  }),
+  accessExpiresAt: z
+    .string()
+    .max(64, { error: 'must be at most 64 characters' })
+    .nullable()
+    .optional()
+    .meta({ description: 'Read-only: ignored, so that settings read from a response can be sent back' }),
 });
+export type OAuthInputBody = z.output<typeof oauthInputSchema>;
+
+/** One side's credentials in a create or update. */
+export const credentialsInputSchema = z
+  .strictObject({
+    ...credentialsFields,
+    password: secretSchema(4096)
+      .optional()
+      .meta({
+        description:
+          `Write-only. Required for new credentials, except on an oauth2 side with oauth settings ` +
+          `(the first check fetches an access token); on update ${KEEPS}`,
+      }),
+    oauth: oauthInputSchema.nullable().optional().meta({
+      description:
+        'OAuth2 refresh settings, authType oauth2 only. On update absent keeps the stored ones, null removes them',
+    }),
+  })
+  .refine((side) => (side.oauth ?? null) === null || side.authType === 'oauth2', {
+    error: 'is only for authType "oauth2"',
+    path: ['oauth'],
+  });
 
 /** One side's credentials in an ad-hoc test: the password is required. */
 export const testCredentialsSchema = z.strictObject({ ...credentialsFields, password: secretSchema(4096) });
@@ -131,6 +186,23 @@ const credentialsViewSchema = z.object({
   password: z.literal(PASSWORD_MASK),
   acceptUnverifiedCert: z.boolean(),
   caPem: z.string().nullable(),
+  oauth: z
+    .object({
+      tokenUrl: z.string(),
+      clientId: z.string(),
+      clientSecret: z
+        .literal(PASSWORD_MASK)
+        .nullable()
+        .meta({ description: 'The mask when a client secret is stored; null for a public client' }),
+      refreshToken: z.literal(PASSWORD_MASK),
+      scope: z.string().nullable(),
+      accessExpiresAt: z
+        .string()
+        .nullable()
+        .meta({ description: 'When the stored access token expires; null = unknown, or none yet' }),
+    })
+    .nullable()
+    .meta({ description: 'OAuth2 refresh settings of an oauth2 side; null = none' }),
 });
 
 const phaseTimingSchema = z.object({ phase: z.enum(PHASES), ms: z.number() });

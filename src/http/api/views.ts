@@ -1,4 +1,4 @@
-// Domain objects → response bodies. Every password becomes the mask; a probe result's `cause` (the
+// Domain objects → response bodies. Every password and OAuth secret becomes the mask; a probe result's `cause` (the
 // library's raw error) is never copied; free text that came from a probe is scrubbed of the secrets
 // that were in play, as a last line of defence behind the probes' own redaction.
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
@@ -48,6 +48,16 @@ function credentialsView(auth: ServiceAuth | null): AccountView['incoming'] {
     password: PASSWORD_MASK,
     acceptUnverifiedCert: auth.acceptUnverifiedCert,
     caPem: auth.caPem,
+    oauth: auth.oauth
+      ? {
+          tokenUrl: auth.oauth.tokenUrl,
+          clientId: auth.oauth.clientId,
+          clientSecret: auth.oauth.clientSecret === null ? null : PASSWORD_MASK,
+          refreshToken: PASSWORD_MASK,
+          scope: auth.oauth.scope,
+          accessExpiresAt: iso(auth.oauth.accessExpiresAt),
+        }
+      : null,
   };
 }
 
@@ -136,10 +146,15 @@ export function historyView(
   };
 }
 
-/** The credentials of an account with secrets, for scrubbing what its checks report. */
+/** The secrets of an account read with secrets (passwords, OAuth2 secrets), for scrubbing what its checks report. */
 export function credentialsOf(account: EmailAccount | null): Credential[] {
   if (account === null) return [];
   return [account.incoming, account.outgoing]
-    .filter((auth): auth is ServiceAuth => auth !== null && auth.password !== '')
-    .map((auth) => ({ username: auth.username, secret: auth.password }));
+    .filter((auth): auth is ServiceAuth => auth !== null)
+    .flatMap((auth) => [
+      { username: auth.username, secret: auth.password },
+      { username: auth.oauth?.clientId ?? '', secret: auth.oauth?.refreshToken ?? '' },
+      { username: auth.oauth?.clientId ?? '', secret: auth.oauth?.clientSecret ?? '' },
+    ])
+    .filter((credential) => credential.secret !== '');
 }
