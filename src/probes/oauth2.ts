@@ -10,7 +10,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { ProbeError, toError } from './errors.js';
-import { createScrubber, scrubError, secretForms } from './redact.js';
+import { createScrubber, scrubError } from './redact.js';
 import { unbracket } from './resolve.js';
 import { certFailureCode } from './tls.js';
 
@@ -80,8 +80,7 @@ export async function refreshAccessToken(
 ): Promise<OAuth2Token> {
   const url = checkedUrl(req.tokenUrl);
   const address = deps.checkHost ? await checkTokenHost(url, signal, deps.checkHost) : undefined;
-  const secrets = [req.refreshToken, req.clientSecret ?? ''].flatMap((s) => secretForms(req.clientId, s));
-  const scrub = createScrubber(secrets);
+  const scrub = createScrubber([req.refreshToken, req.clientSecret ?? '']);
   const body = new URLSearchParams({
     grant_type: 'refresh_token',
     refresh_token: req.refreshToken,

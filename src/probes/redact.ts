@@ -1,65 +1,22 @@
 // Keeping credentials out of everything a probe reports: transcripts, reasons, server responses
 // and the cause chain. Two layers: a structural mask for protocol lines that carry credentials
-// (LOGIN / AUTHENTICATE / AUTH and their continuation lines), and a value scrubber that replaces
-// every known form of the secret (clear, base64, SASL encodings) wherever it still shows up.
-import { REDACTED } from '../security/redact.js';
+// (LOGIN / AUTHENTICATE / AUTH and their continuation lines), and the project's one value scrubber
+// (security/redact.ts) that replaces every spelling of the secret (clear, URL/JSON-encoded, inside
+// any base64 run such as SASL PLAIN or XOAUTH2) wherever it still shows up.
+import { createSecretScrubber, REDACTED } from '../security/redact.js';
 import type { Protocol } from './types.js';
 
 /** The fixed mask that stands in for any credential (the project-wide one). */
 export const MASK = REDACTED;
 
-/** Fragments shorter than this are not scrubbed inside longer base64 runs (too many false hits). */
-const MIN_FRAGMENT_CHARS = 8;
-
-const b64 = (text: string | Buffer): string => Buffer.from(text).toString('base64');
-
-/**
- * The characters of base64(secret) that stay the same wherever the secret sits inside a longer
- * base64-encoded string: one run per byte alignment (0, 1 or 2 bytes before it), without the
- * characters that mix in neighbouring bytes.
- */
-function base64Fragments(secret: string): string[] {
-  const bytes = Buffer.from(secret, 'utf8');
-  const fragments: string[] = [];
-  for (let lead = 0; lead < 3; lead++) {
-    const encoded = Buffer.concat([Buffer.alloc(lead), bytes])
-      .toString('base64')
-      .replace(/=+$/, '');
-    const first = Math.ceil((lead * 8) / 6);
-    const last = Math.floor(((lead + bytes.length) * 8) / 6);
-    const fragment = encoded.slice(first, last);
-    if (fragment.length >= MIN_FRAGMENT_CHARS) fragments.push(fragment);
-  }
-  return fragments;
-}
-
-/** Every spelling of `secret` a protocol exchange or a library error might contain. */
-export function secretForms(username: string, secret: string): string[] {
-  if (secret.length === 0) return [];
-  const forms = new Set<string>([
-    secret,
-    encodeURIComponent(secret),
-    JSON.stringify(secret).slice(1, -1),
-    b64(secret),
-    b64(`\u0000${username}\u0000${secret}`), // SASL PLAIN, no authzid
-    b64(`${username}\u0000${username}\u0000${secret}`), // SASL PLAIN with authzid
-    b64(`user=${username}\u0001auth=Bearer ${secret}\u0001\u0001`), // XOAUTH2
-    ...base64Fragments(secret),
-  ]);
-  // Longest first, so a form that contains another is replaced whole.
-  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
-}
-
 export type Scrub = (text: string) => string;
 
-/** A function replacing every form of every given secret with MASK. */
-export function createScrubber(forms: readonly string[]): Scrub {
-  if (forms.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const form of forms) out = out.split(form).join(MASK);
-    return out;
-  };
+/**
+ * A function replacing every spelling of every given secret with MASK (empty secrets are ignored):
+ * the shared scrubber, prepared once for the secrets so each transcript line costs little.
+ */
+export function createScrubber(secrets: readonly string[]): Scrub {
+  return createSecretScrubber(secrets);
 }
 
 /**

@@ -98,27 +98,58 @@ function isPlainData(value: object): boolean {
 // Runs of base64 (standard or URL-safe) characters; a candidate for hiding an encoded secret.
 const BASE64_RUN = /[A-Za-z0-9+/_-]{2,}={0,2}/g;
 
+/** Fragments shorter than this are not looked for inside base64 runs (too many false hits). */
+const MIN_FRAGMENT_CHARS = 8;
+
 /**
  * Replaces every occurrence of each secret in `text` with "****": the literal value, its
- * URL-encoded and JSON-escaped forms, and any base64 run whose decoded bytes contain it. The
- * decoding catches the wrapped forms whatever the user name is: base64(secret),
+ * URL-encoded, form-encoded and JSON-escaped forms, and any base64 run (standard or URL-safe) whose
+ * decoded bytes contain it or that contains the characters base64 gives the secret at some byte
+ * alignment. The decoding catches the wrapped forms whatever the user name is: base64(secret),
  * AUTH PLAIN base64("\0user\0pass") and base64("user\0user\0pass"), AUTH LOGIN, and XOAUTH2
- * base64("user=...\x01auth=Bearer token\x01\x01"). A base64 run is masked whole.
- * Not caught: base64 split across lines (MIME wrapping), lowercase percent-encoding.
+ * base64("user=...\x01auth=Bearer token\x01\x01"); the fragments catch an encoded secret in a
+ * stream cut off right before or after it. A base64 run is masked whole.
+ * Not caught: a secret whose base64 is split across lines (MIME wrapping), lowercase percent-encoding.
+ * For many texts and the same secrets, build the scrubber once with createSecretScrubber.
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  const wanted = [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length);
-  if (wanted.length === 0) return text;
-  const needles = wanted.map((s) => Buffer.from(s, 'utf8'));
-  // Base64 first: masking a literal inside a base64 run first would break the run apart.
-  let out = text.replace(BASE64_RUN, (run) => (decodedContains(run, needles) ? REDACTED : run));
-  for (const secret of wanted) {
-    for (const form of literalForms(secret)) out = out.split(form).join(REDACTED);
-  }
-  return out;
+  return createSecretScrubber(secrets)(text);
 }
 
-function decodedContains(run: string, needles: Buffer[]): boolean {
+/**
+ * scrubSecrets for a fixed set of secrets, with the per-secret work (forms, needles, fragments) done
+ * once: the one scrubbing algorithm, used for every transcript line a probe records.
+ */
+export function createSecretScrubber(secrets: readonly string[]): (text: string) => string {
+  const wanted = [...new Set(secrets)].filter((s) => s !== '');
+  if (wanted.length === 0) return (text) => text;
+  const needles = wanted.map((s) => Buffer.from(s, 'utf8'));
+  const fragments = [...new Set(wanted.flatMap(base64Fragments))];
+  const telling = fragments.filter((fragment) => fragment.length >= MIN_FRAGMENT_CHARS);
+  // Longest first, so a form that contains another (or another secret's form) is masked whole.
+  const forms = [...new Set(wanted.flatMap(literalForms))].sort((a, b) => b.length - a.length);
+  // A run of n characters decodes to at most floor(3n/4) bytes: shorter runs cannot hold a needle.
+  const minNeedleBytes = Math.min(...needles.map((needle) => needle.length));
+  const minRunChars = Math.min(Math.ceil((minNeedleBytes * 4) / 3), ...telling.map((f) => f.length));
+  const maskRun = (run: string): string => {
+    if (run.length < minRunChars) return run;
+    // Node decodes both alphabets, even mixed; compare fragments in the standard one.
+    const std = /[-_]/.test(run) ? run.replace(/-/g, '+').replace(/_/g, '/') : run;
+    // A run whose decoding holds a secret holds that secret's fragment for the byte alignment it
+    // sits at, so a run with no fragment is clean; a long fragment alone is proof enough.
+    if (!fragments.some((fragment) => std.includes(fragment))) return run;
+    if (telling.some((fragment) => std.includes(fragment))) return REDACTED;
+    return decodedContains(run, needles) ? REDACTED : run;
+  };
+  return (text) => {
+    // Base64 first: masking a literal inside a base64 run first would break the run apart.
+    let out = text.length >= minRunChars ? text.replace(BASE64_RUN, maskRun) : text;
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    return out;
+  };
+}
+
+function decodedContains(run: string, needles: readonly Buffer[]): boolean {
   // The encoded secret may start at any offset in the run ("xAGJvYg..."): try each alignment.
   for (let offset = 0; offset < 4 && offset < run.length; offset++) {
     const decoded = Buffer.from(run.slice(offset), 'base64');
@@ -127,18 +158,29 @@ function decodedContains(run: string, needles: Buffer[]): boolean {
   return false;
 }
 
-function literalForms(secret: string): Set<string> {
+/**
+ * The characters of base64(secret) that stay the same wherever the secret sits inside a longer
+ * base64-encoded string: one run per byte alignment (0, 1 or 2 bytes before it), without the
+ * characters that mix in neighbouring bytes. Possibly empty for a 1-byte secret.
+ */
+function base64Fragments(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  return [0, 1, 2].map((lead) => {
+    const encoded = Buffer.concat([Buffer.alloc(lead), bytes]).toString('base64');
+    return encoded.slice(Math.ceil((lead * 8) / 6), Math.floor(((lead + bytes.length) * 8) / 6));
+  });
+}
+
+function literalForms(secret: string): string[] {
   const inUrl = new URL('smtp://host');
   inUrl.password = secret; // WHATWG userinfo encoding, as `new URL(...)` prints it
-  return new Set(
-    [
-      secret,
-      encodeURIComponent(secret),
-      new URLSearchParams([['', secret]]).toString().slice(1), // form encoding: space as '+'
-      inUrl.password,
-      JSON.stringify(secret).slice(1, -1), // as it appears inside a JSON log line
-    ].filter((form) => form !== ''),
-  );
+  return [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams([['', secret]]).toString().slice(1), // form encoding: space as '+'
+    inUrl.password,
+    JSON.stringify(secret).slice(1, -1), // as it appears inside a JSON log line
+  ].filter((form) => form !== '');
 }
 
 const URL_REST = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s"'<>`]*)/gi;

@@ -1,14 +1,10 @@
-// Pure redaction logic: the structural mask for credential-carrying protocol lines, and the value
-// scrubber that finds a secret in its clear, SASL and base64 spellings anywhere in a string.
+// Pure redaction logic: the structural mask for credential-carrying protocol lines, and the probes'
+// value scrubber (the shared one in security/redact.ts, whose own tests cover every spelling) that
+// finds a secret in its clear, SASL and base64 spellings anywhere in a string.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  createLineRedactor,
-  createScrubber,
-  MASK,
-  scrubError,
-  secretForms,
-} from '../../src/probes/redact.js';
+import { createLineRedactor, createScrubber, MASK, scrubError } from '../../src/probes/redact.js';
+import { scrubSecrets } from '../../src/security/redact.js';
 import {
   createTranscript,
   MAX_TRANSCRIPT_LINE_CHARS,
@@ -50,7 +46,7 @@ describe('SMTP line redactor', () => {
 
 describe('secret scrubber', () => {
   it('replaces the secret in clear, SASL PLAIN and XOAUTH2 base64', () => {
-    const scrub = createScrubber(secretForms('bob', 's3cret-Value!'));
+    const scrub = createScrubber(['s3cret-Value!']);
     const plain = Buffer.from('\u0000bob\u0000s3cret-Value!').toString('base64');
     const xoauth = Buffer.from('user=bob\u0001auth=Bearer s3cret-Value!\u0001\u0001').toString('base64');
     expect(scrub(`pw s3cret-Value! / ${plain} / ${xoauth}`)).toBe(`pw ${MASK} / ${MASK} / ${MASK}`);
@@ -63,7 +59,7 @@ describe('secret scrubber', () => {
         fc.uint8Array({ maxLength: 9 }),
         fc.uint8Array({ maxLength: 9 }),
         (secret, before, after) => {
-          const scrub = createScrubber(secretForms('u', secret));
+          const scrub = createScrubber([secret]);
           const encoded = Buffer.concat([
             Buffer.from(before),
             Buffer.from(secret, 'utf8'),
@@ -78,11 +74,26 @@ describe('secret scrubber', () => {
   });
 
   it('an empty secret scrubs nothing', () => {
-    expect(createScrubber(secretForms('u', ''))('anything')).toBe('anything');
+    expect(createScrubber([''])('anything')).toBe('anything');
+    expect(createScrubber([])('anything')).toBe('anything');
+  });
+
+  it('is the shared scrubber: the same output as scrubSecrets for any text and secrets', () => {
+    const secret = fc.string({ minLength: 1, maxLength: 24 });
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    fc.assert(
+      fc.property(fc.array(secret, { maxLength: 3 }), fc.string(), (secrets, noise) => {
+        const text = [
+          noise,
+          ...secrets.map((s) => `C: ${b64(`\0u\0${s}`)} ${s} ${encodeURIComponent(s)}`),
+        ].join('\n');
+        expect(createScrubber(secrets)(text)).toBe(scrubSecrets(text, secrets));
+      }),
+    );
   });
 
   it('scrubs an error chain in place: message, stack, string properties, cause', () => {
-    const scrub = createScrubber(secretForms('u', 'topsecret-123'));
+    const scrub = createScrubber(['topsecret-123']);
     const inner = Object.assign(new Error('server said topsecret-123'), {
       response: '535 bad topsecret-123',
     });
@@ -97,7 +108,7 @@ describe('secret scrubber', () => {
 
 describe('transcript', () => {
   it('keeps the last lines only, each cut short, and redacts as it records', () => {
-    const t = createTranscript('smtp', createScrubber(secretForms('u', 'pw-secret-1')), () => 5);
+    const t = createTranscript('smtp', createScrubber(['pw-secret-1']), () => 5);
     t.client('AUTH PLAIN abc');
     t.server('235 ok pw-secret-1');
     for (let i = 0; i < MAX_TRANSCRIPT_LINES + 5; i++) t.server(`250 line ${i} ${'x'.repeat(600)}`);
@@ -105,7 +116,7 @@ describe('transcript', () => {
     expect(lines).toHaveLength(MAX_TRANSCRIPT_LINES);
     expect(lines[0]?.line.startsWith('250 line 5 ')).toBe(true);
     expect(lines.every((l) => l.line.length <= MAX_TRANSCRIPT_LINE_CHARS)).toBe(true);
-    const early = createTranscript('smtp', createScrubber(secretForms('u', 'pw-secret-1')), () => 5);
+    const early = createTranscript('smtp', createScrubber(['pw-secret-1']), () => 5);
     early.client('AUTH PLAIN abc');
     early.server('235 ok pw-secret-1');
     expect(early.lines()).toEqual([

@@ -69,6 +69,28 @@ describe('scrubSecrets', () => {
     }
   });
 
+  it('finds the base64 of a secret in a stream cut off right before or after it, at any alignment', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 12, maxLength: 40 }),
+        fc.uint8Array({ maxLength: 9 }),
+        fc.uint8Array({ maxLength: 9 }),
+        fc.boolean(),
+        (secret, before, after, urlSafe) => {
+          const bytes = Buffer.from(secret, 'utf8');
+          const stream = Buffer.concat([Buffer.from(before), bytes, Buffer.from(after)]);
+          const encoded = stream.toString(urlSafe ? 'base64url' : 'base64');
+          // Only the characters made of the secret's bits alone: no decoding yields the secret whole.
+          const first = Math.ceil((before.length * 8) / 6);
+          const last = Math.floor(((before.length + bytes.length) * 8) / 6);
+          const fragment = encoded.slice(first, last);
+          const out = scrubSecrets(`334 ${fragment} end`, [secret]);
+          expect(out).toBe(`334 ${REDACTED} end`);
+        },
+      ),
+    );
+  });
+
   it('leaves text without the secrets unchanged and ignores empty secrets', () => {
     const text = 'AUTH PLAIN AGJvYgBodW50ZXIy and smtp://mail.example.com';
     expect(scrubSecrets(text, [])).toBe(text);
