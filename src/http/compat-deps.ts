@@ -4,7 +4,7 @@
 import { AccountNotFoundError, type AccountInput, type ServiceAuthInput } from '../accounts/repository.js';
 import { AccountInputError, toAccountInput, toEMailAccountJson } from '../accounts/superoffice-mapping.js';
 import { AccountStatus, type ServiceAuth } from '../accounts/types.js';
-import { checkKeptPassword } from './api/credentials.js';
+import { checkKeptPassword, settleOAuthSecrets } from './api/credentials.js';
 import { refreshStatusCounts, type ApiDeps } from './api/deps.js';
 import type { CompatDeps } from './compat/deps.js';
 import type { EMailAccountJson, ServiceAuthJson } from '../accounts/superoffice-schema.js';
@@ -47,6 +47,9 @@ async function toStoredInput(deps: ApiDeps, account: EMailAccountJson): Promise<
   }
   const incoming = keepTrust(input.incoming, existing.incoming, account.IncomingCredentials);
   const outgoing = keepTrust(input.outgoing, existing.outgoing, account.OutgoingCredentials);
+  // The refresh token first, as the native API does: a new password does not make a move safe.
+  settleOAuthSecrets('IncomingCredentials.OAuth.RefreshToken', existing.incoming, incoming);
+  settleOAuthSecrets('OutgoingCredentials.OAuth.RefreshToken', existing.outgoing, outgoing);
   checkKeptPassword('IncomingCredentials.Password', existing.incoming, incoming);
   checkKeptPassword('OutgoingCredentials.Password', existing.outgoing, outgoing);
   return { ...input, incoming, outgoing };

@@ -171,6 +171,61 @@ describeWithPeer('dovecot', 'compatible endpoints served by the daemon', () => {
     expect((await api.core.repo.getAccount(id))?.outgoing?.server).toBe('127.0.0.1');
   });
 
+  it('SaveEMailAccount keeps a stored OAuth refresh token only for the server it was given for', async () => {
+    const refreshToken = 'Compat-Refresh-Canary-5e2b';
+    const saved = await rest('/api/v1/Agents/EMail/SaveEMailAccount', {
+      EMailAccountId: 0,
+      EMailAddress: 'm365@example.test',
+      IncomingCredentials: {
+        Server: '127.0.0.1',
+        Port: dovecot.imapsPort,
+        AuthType: 'OAuth',
+        Username: 'm365@example.test',
+        Password: '',
+        OAuth: { TokenUrl: 'http://127.0.0.1:9/token', ClientId: 'mailmon', RefreshToken: refreshToken },
+      },
+    });
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.text).not.toContain(refreshToken);
+    const id = saved.json.EMailAccountId as number;
+    const incoming = saved.json.IncomingCredentials as Record<string, unknown>;
+
+    // Moving the side elsewhere while the refresh token stays would have mailmon mint access tokens
+    // for that server; a new password does not make it safe, and leaving OAuth out keeps the token.
+    for (const change of [
+      { Server: 'elsewhere.example.test', Password: '****' },
+      { Server: 'elsewhere.example.test', Password: 'a-new-access-token' },
+      { Port: dovecot.imapPort, Security: 'none' },
+    ]) {
+      const { OAuth: _kept, ...withoutOAuth } = incoming;
+      const moved = await rest('/api/v1/Agents/EMail/SaveEMailAccount', {
+        ...saved.json,
+        IncomingCredentials: { ...withoutOAuth, ...change },
+      });
+      expect(moved.status, JSON.stringify(change)).toBe(400);
+      expect(moved.text).toMatch(/IncomingCredentials\.OAuth\.RefreshToken/);
+    }
+    const stored = await api.core.repo.getAccountWithSecrets(id);
+    expect(stored?.incoming).toMatchObject({ server: '127.0.0.1', port: dovecot.imapsPort });
+    expect(stored?.incoming?.oauth?.refreshToken).toBe(refreshToken);
+
+    // With a new refresh token the move is the user's own grant: accepted.
+    const regranted = await rest('/api/v1/Agents/EMail/SaveEMailAccount', {
+      ...saved.json,
+      IncomingCredentials: {
+        ...incoming,
+        Server: 'localhost',
+        OAuth: {
+          TokenUrl: 'http://127.0.0.1:9/token',
+          ClientId: 'mailmon',
+          RefreshToken: `${refreshToken}-2`,
+        },
+      },
+    });
+    expect(regranted.status, regranted.text).toBe(200);
+    expect((await api.core.repo.getAccount(id))?.incoming?.server).toBe('localhost');
+  });
+
   it('SaveEMailAccount updates keep what SuperOffice cannot express (CA, acceptUnverifiedCert)', async () => {
     const native = await api.request('POST', '/api/v1/accounts', {
       body: {

@@ -116,22 +116,42 @@ function toServiceAuthInput(
         ? side.oauth
         : toOAuthInput(`${path}.oauth`, side.oauth, storedOAuth);
     if (oauth !== undefined) next.oauth = oauth;
-    const keptRefreshToken =
-      oauth === undefined ? storedOAuth !== null : oauth !== null && oauth.refreshToken === undefined;
-    // A stored refresh token mints access tokens that go to this side's server: like a stored
-    // password, it stays with the server (and the trust) it was given for.
-    const changed = keptRefreshToken && stored !== null ? redirectsStoredPassword(stored, next) : null;
-    if (changed !== null) {
-      throw fieldError(
-        `${path}.oauth.refreshToken`,
-        `is required when ${changed} changes: a stored refresh token only gets access tokens for the server it was given for`,
-      );
-    }
-    // A new grant without an access token: the stored one (if any) goes; the first check fetches one.
-    if (oauth && !keptRefreshToken && next.password === undefined) next.password = '';
+    settleOAuthSecrets(`${path}.oauth.refreshToken`, stored, next);
   }
   checkKeptPassword(`${path}.password`, stored, next);
   return next;
+}
+
+/** Whether saving `oauth` (undefined keeps the stored settings) keeps the side's stored refresh token. */
+function keepsRefreshToken(stored: ServiceAuth | null, oauth: OAuthInput | null | undefined): boolean {
+  if (oauth === undefined) return (stored?.oauth ?? null) !== null;
+  return oauth !== null && oauth.refreshToken === undefined;
+}
+
+/**
+ * The refresh-token rules of an oauth2 side being saved (call before checkKeptPassword). A stored
+ * refresh token mints access tokens that go to this side's server: like a stored password, it stays
+ * with the server (and the trust) it was given for; `path` names the refresh token field in the
+ * 400. A new grant sent without an access token drops the stored one (it belongs to the old grant):
+ * the first check fetches a fresh one.
+ */
+export function settleOAuthSecrets(
+  path: string,
+  stored: ServiceAuth | null,
+  next: ServiceAuthInput | null,
+): void {
+  if (next === null || next.authType !== 'oauth2') return;
+  if (!keepsRefreshToken(stored, next.oauth)) {
+    if (next.oauth && next.password === undefined) next.password = '';
+    return;
+  }
+  const changed = stored === null ? null : redirectsStoredPassword(stored, next);
+  if (changed !== null) {
+    throw fieldError(
+      path,
+      `is required when ${changed} changes: a stored refresh token only gets access tokens for the server it was given for`,
+    );
+  }
 }
 
 /**
