@@ -4,7 +4,7 @@
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
 import type { ProbeResult, TranscriptLine } from '../../probes/types.js';
-import { scrubSecrets, type Credential } from '../compat/redact.js';
+import { credentialScrubber, type Credential } from '../compat/redact.js';
 import {
   PASSWORD_MASK,
   statusName,
@@ -18,10 +18,14 @@ import type { z } from 'zod';
 
 /** Removes the given secrets from every piece of free text a probe produced. */
 export class Scrubber {
-  constructor(private readonly credentials: readonly Credential[]) {}
+  private readonly scrub: (text: string) => string;
+
+  constructor(credentials: readonly Credential[]) {
+    this.scrub = credentialScrubber(credentials);
+  }
 
   text(value: string): string {
-    return this.credentials.length === 0 ? value : scrubSecrets(value, this.credentials);
+    return this.scrub(value);
   }
 
   nullable(value: string | null | undefined): string | null {

@@ -18,7 +18,7 @@ import {
 import type { CompatPluginOptions } from './deps.js';
 import { toClientError } from './errors.js';
 import { isRecord } from '../../accounts/fields.js';
-import { failureText, scrubSecrets, transcriptText } from './redact.js';
+import { credentialScrubber, failureText, transcriptText } from './redact.js';
 import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 
 export const DEALER_TEST_PATH = '/dealers/:dealerUUID/email-credentials/test';
@@ -73,7 +73,7 @@ function mask(value: string | undefined): string | null {
 }
 
 function entryResponse(entry: DealerEntry, plan: EntryPlan, results: ProbeResult[]): EntryResponse {
-  const scrub = (text: string) => scrubSecrets(text, plan.credentials);
+  const scrub = credentialScrubber(plan.credentials);
   const errors = results
     .filter((result) => !result.ok)
     .map((result) => ({

@@ -2,7 +2,7 @@
 // a response. Probes redact their own transcripts; this removes any request secret that slipped
 // through anyway, in clear or in the base64 forms SMTP/IMAP AUTH put on the wire.
 import type { ProbeResult } from '../../probes/types.js';
-import { scrubSecrets as scrubAll } from '../../security/redact.js';
+import { createSecretScrubber } from '../../security/redact.js';
 
 export interface Credential {
   username: string;
@@ -21,8 +21,13 @@ const MIN_SCRUB_LENGTH = 3;
  * short-secret guard above.
  */
 export function scrubSecrets(text: string, credentials: readonly Credential[]): string {
+  return credentialScrubber(credentials)(text);
+}
+
+/** scrubSecrets for many texts with the same credentials: the secrets' forms are worked out once. */
+export function credentialScrubber(credentials: readonly Credential[]): (text: string) => string {
   const secrets = credentials.map((c) => c.secret).filter((secret) => secret.length >= MIN_SCRUB_LENGTH);
-  return scrubAll(text, secrets);
+  return createSecretScrubber(secrets);
 }
 
 /** The failure sentence of a probe result, for ErrorMessage/error fields; '' when it succeeded. */
