@@ -136,7 +136,11 @@ export class AccountChecker {
             repo,
             logger,
             clock: this.clock,
-            ...(this.deps.checkTokenHost ? { oauth2: { checkHost: this.deps.checkTokenHost } } : {}),
+            oauth2: {
+              ...(this.deps.checkTokenHost ? { checkHost: this.deps.checkTokenHost } : {}),
+              // An in-house identity provider is usually signed by the same internal CA as the mail servers.
+              ...(config.extraCaPem === undefined ? {} : { caPem: config.extraCaPem }),
+            },
           },
         );
       } catch (error) {

@@ -43,7 +43,7 @@ export interface OAuth2Deps {
    * looks the name up (once).
    */
   checkHost?: (host: string, port: number, signal: AbortSignal) => Promise<string>;
-  /** An extra trusted CA (PEM) for the token endpoint, besides the system CAs (tests use it). */
+  /** Extra trusted CAs (PEM, tls.extraCaFile) for the token endpoint, besides the system CAs. */
   caPem?: string;
 }
 

@@ -3,6 +3,7 @@
 // (RFC 7662, as Dovecot's oauth2 passdb asks it). Expiry follows the test's clock.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface TokenRequest {
@@ -13,7 +14,7 @@ export interface TokenRequest {
 }
 
 export interface TokenEndpoint {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with `tls` */
   url: string;
   tokenRequests: TokenRequest[];
   /** Access tokens Dovecot asked about, in order. */
@@ -37,6 +38,8 @@ export async function startTokenEndpoint(options: {
   clientId: string;
   clientSecret: string;
   now: () => Date;
+  /** Serve HTTPS with this certificate (it must name 127.0.0.1). */
+  tls?: { certPem: string; keyPem: string };
 }): Promise<TokenEndpoint> {
   const refreshTokens = new Map<string, { user: string; valid: boolean }>();
   const accessTokens = new Map<string, { user: string; expiresAt: number }>();
@@ -87,7 +90,7 @@ export async function startTokenEndpoint(options: {
     return entry && entry.expiresAt > options.now().getTime() ? entry.user : null;
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
@@ -103,12 +106,15 @@ export async function startTokenEndpoint(options: {
         answer(res, 404, { error: 'not_found' });
       }
     });
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handle)
+    : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     tokenRequests,
     introspected,
     grant: (refreshToken, user) => void refreshTokens.set(refreshToken, { user, valid: true }),
