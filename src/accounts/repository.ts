@@ -82,6 +82,11 @@ export interface CheckRecord {
   outcome: CheckOutcome;
   sides: Omit<SideCheck, 'lastSuccessAt' | 'tlsNotAfter'>[];
   nextDueAt: Date;
+  /**
+   * The account's `updated` when the check loaded it. When set, the result is only applied while
+   * the account is unchanged: a save during the check (new password, removed side) supersedes it.
+   */
+  loadedUpdated?: Date;
 }
 
 export interface RecordedCheck {

@@ -41,7 +41,7 @@ export interface CheckReport {
   accountId: number;
   results: ProbeResult[];
   outcome: CheckOutcome;
-  /** null when the account was deleted while it was being checked (nothing written). */
+  /** null when the account was deleted or saved while it was being checked (nothing written). */
   recorded: RecordedCheck | null;
 }
 
@@ -92,7 +92,7 @@ export class AccountChecker {
     }));
     const recorded = await this.deps.repo.recordCheck(
       id,
-      { checkedAt, outcome, sides, nextDueAt },
+      { checkedAt, outcome, sides, nextDueAt, loadedUpdated: account.updated },
       this.deps.config.failedThreshold,
     );
     if (recorded !== null) this.observe(account, results, recorded, checkedAt);

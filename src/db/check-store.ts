@@ -10,13 +10,16 @@ import type {
 } from '../accounts/repository.js';
 import type { StatusState } from '../accounts/status.js';
 import { AccountStatus } from '../accounts/types.js';
+import { LIMITS } from '../config/schema.js';
 import { toSideCheck, type EmailAccountRow, type LastCheckRow } from './account-rows.js';
 
 const ACCOUNT = 'email_account';
 
 /**
  * Applies a check's outcome atomically (ErrorCount incremented in SQL), writes history and the last
- * result per side. Null when the account was deleted or removed meanwhile.
+ * result per side. Null (nothing written) when the account was deleted or removed meanwhile, or
+ * saved since `record.loadedUpdated`: that result tested credentials that are no longer stored, and
+ * the save has made the account due for a check of the new ones.
  */
 export async function recordCheck(
   knex: Knex,
@@ -28,8 +31,9 @@ export async function recordCheck(
   return knex.transaction(async (trx) => {
     // Touch the row first: it takes the write lock on every dialect (SQLite's database lock,
     // InnoDB's row lock), so the "before" we read next is the state our update applies to.
+    const unchanged = record.loadedUpdated === undefined ? {} : { updated: record.loadedUpdated.getTime() };
     const touched = await trx(ACCOUNT)
-      .where('email_account_id', id)
+      .where({ email_account_id: id, ...unchanged })
       .whereNot('account_status', AccountStatus.Deleted)
       .update({ updated: at });
     if (touched === 0) return null;
@@ -75,7 +79,8 @@ async function writeSides(trx: Knex.Transaction, id: number, record: CheckRecord
       ok: side.ok,
       code: side.code,
       phase: side.phase,
-      reason: side.reason,
+      // The column is VARCHAR(255): MySQL in strict mode refuses longer, and the write would be lost.
+      reason: side.reason === null ? null : side.reason.slice(0, LIMITS.errorReasonLength),
       duration_ms: Math.round(side.durationMs),
     };
     await trx('check_result').insert(columns);

@@ -167,6 +167,35 @@ for (const dialect of DIALECTS) {
       expect(await repo.markDeleted(123_456_789)).toBe(false);
     });
 
+    it('stores an overlong side reason cut to the column, instead of failing the write', async () => {
+      const [id] = await repo.saveAccounts([input('long@example.test')]);
+      const record = failure(new Date());
+      record.sides[0]!.reason = `no greeting from ${'very-long-label.'.repeat(30)}example.test:993`;
+      expect(await repo.recordCheck(id!, record, 3)).not.toBeNull();
+      const [entry] = await repo.history(id!);
+      expect(entry?.reason).toHaveLength(254);
+      expect(record.sides[0]!.reason.startsWith(entry!.reason!)).toBe(true);
+    });
+
+    it('does not apply a result when the account was saved after the check loaded it', async () => {
+      const [id] = await repo.saveAccounts([input('stale@example.test')]);
+      const loaded = (await repo.getAccount(id!))!.updated;
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a later millisecond for the save
+      await repo.saveAccounts([{ ...input('stale@example.test'), emailAccountId: id! }]);
+      expect(await repo.recordCheck(id!, { ...failure(new Date()), loadedUpdated: loaded }, 3)).toBeNull();
+      expect(await repo.getAccount(id!)).toMatchObject({
+        errorCount: 0,
+        accountStatus: AccountStatus.Unknown,
+      });
+      expect(await repo.history(id!)).toEqual([]);
+      // Loaded after the save, the same result applies.
+      const current = (await repo.getAccount(id!))!.updated;
+      expect(
+        await repo.recordCheck(id!, { ...failure(new Date()), loadedUpdated: current }, 3),
+      ).not.toBeNull();
+      expect((await repo.getAccount(id!))?.errorCount).toBe(1);
+    });
+
     it('counts accounts per status, all five present', async () => {
       const counts = await repo.statusCounts();
       expect(Object.keys(counts).sort()).toEqual(['0', '1', '2', '3', '4']);
