@@ -28,6 +28,11 @@ export interface SweepOptions {
   accountIds?: number[];
   /** Called after each account, for progress displays. */
   onResult?: (report: CheckReport | null, accountId: number) => void;
+  /**
+   * Keep every CheckReport in the summary (the CLI prints them). Off for the daemon: with
+   * transcripts, a sweep of 100,000 accounts would hold hundreds of MB until it ends.
+   */
+  keepReports?: boolean;
 }
 
 export interface SweepSummary {
@@ -40,6 +45,7 @@ export interface SweepSummary {
   timedOut: number;
   /** Checks that could not be run or written (database errors, cancellation). */
   errors: number;
+  /** The recorded checks' reports, with `keepReports` only (else empty). */
   reports: CheckReport[];
 }
 
@@ -88,7 +94,7 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
           if (stopStarting.aborted) return null;
           return deps.checker.check(id, { signal: options.signal, dueFrom: startedAt });
         });
-        tally(summary, report);
+        tally(summary, report, options.keepReports ?? false);
         options.onResult?.(report, id);
       } catch (thrown) {
         if (stopStarting.aborted) return; // cancelled sleep or check: not an error
@@ -107,9 +113,9 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
   return summary;
 }
 
-function tally(summary: SweepSummary, report: CheckReport | null): void {
+function tally(summary: SweepSummary, report: CheckReport | null, keep: boolean): void {
   if (report === null || report.recorded === null) return;
-  summary.reports.push(report);
+  if (keep) summary.reports.push(report);
   summary.checked += 1;
   if (report.outcome.ok) summary.ok += 1;
   else summary.failed += 1;

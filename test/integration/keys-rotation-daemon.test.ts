@@ -85,6 +85,7 @@ for (const dialect of DIALECTS) {
           concurrency: 16,
           spreadMs: 0,
           accountIds: ids,
+          keepReports: true,
         });
         sweeps.push({ summary, bBefore, bAfter: await underB() });
       };

@@ -71,7 +71,13 @@ for (const dialect of DIALECTS) {
       ({ emailAddress: address, associateId: 1, incoming, outgoing }) satisfies AccountInput;
 
     const sweep = (ids: number[]) =>
-      runSweep(core, { signal: new AbortController().signal, concurrency: 8, spreadMs: 0, accountIds: ids });
+      runSweep(core, {
+        signal: new AbortController().signal,
+        concurrency: 8,
+        spreadMs: 0,
+        accountIds: ids,
+        keepReports: true,
+      });
 
     it('a good account goes Ok on both sides', async () => {
       const [id] = await core.repo.saveAccounts([
@@ -137,6 +143,7 @@ for (const dialect of DIALECTS) {
           concurrency: 1,
           spreadMs: 0,
           accountIds: [id!],
+          keepReports: true,
         });
         expect(summary.reports[0]?.results[0]?.phases.map((p) => p.phase)).toContain('data');
         const sent = smtp.messages.slice(before);
@@ -160,7 +167,13 @@ for (const dialect of DIALECTS) {
         'tls.extraCaFile': join(dir, 'ca.pem'),
       });
       const run = (c: Core, id: number) =>
-        runSweep(c, { signal: new AbortController().signal, concurrency: 1, spreadMs: 0, accountIds: [id] });
+        runSweep(c, {
+          signal: new AbortController().signal,
+          concurrency: 1,
+          spreadMs: 0,
+          accountIds: [id],
+          keepReports: true,
+        });
       try {
         const noCa = { ...imap(GOOD_PW), caPem: null };
         const [id] = await plain.repo.saveAccounts([account('extra-ca@example.test', noCa, null)]);

@@ -44,6 +44,7 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
             concurrency: core.config.scheduler.concurrency,
             spreadMs: 0,
             accountIds: ids,
+            keepReports: true,
             onResult: () => bar?.increment(),
           });
           bar?.stop();
