@@ -124,8 +124,9 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const header = request.headers.authorization;
     const token = tokenFromHeader(header);
     if (token !== null && verify(token)) return;
-    // A SOAP client authenticates inside the envelope, which is only readable once parsed.
-    if (header === undefined && route !== undefined && soapRoutes.has(route)) {
+    // A SOAP client authenticates inside the envelope, which is only readable once parsed. A blank
+    // header (some SOAP stacks send one) is no header.
+    if ((header ?? '').trim() === '' && route !== undefined && soapRoutes.has(route)) {
       request[PENDING_SOAP] = true;
       return;
     }

@@ -307,13 +307,32 @@ describeWithPeer('dovecot', 'compatible endpoints served by the daemon', () => {
       expect(res.text).toMatch(/<[\w-]+:Fault>/);
       expect(res.text).toMatch(/authentication required/);
     }
+    // A blank Authorization header is no header: the Ticket still counts.
+    const blank = await api.request('POST', '/Remote/Services88/CustomerService.svc', {
+      raw: soapTestSmtp(uri('smtp', smtp.port, PASS)),
+      contentType: SOAP,
+      token: null,
+      headers: { Authorization: '' },
+    });
+    expect(blank.status, blank.text).toBe(200);
+    // An envelope built to be expensive is refused at once, before authentication, as a SOAP fault.
+    let declarations = '';
+    for (let i = 0; i < 8000; i++) declarations += ` xmlns:a${i}="urn:a${i}"`;
+    const expensive = await api.request('POST', '/Remote/Services88/CustomerService.svc', {
+      raw: `<r${declarations}>${'<c/>'.repeat(30_000)}</r>`,
+      contentType: SOAP,
+      token: null,
+    });
+    expect(expensive.status).toBeGreaterThanOrEqual(400);
+    expect(expensive.status).toBeLessThan(500);
+    expect(expensive.text).toMatch(/<[\w-]+:Fault>/);
     // A Bearer token works for SOAP clients that can send one.
     const bearer = await api.request('POST', '/Remote/Services88/CustomerService.svc', {
       raw: soapTestSmtp(uri('smtp', smtp.port, PASS), ''),
       contentType: SOAP,
     });
     expect(bearer.status).toBe(200);
-    expect(smtp.authAttempts.length - before).toBe(1);
+    expect(smtp.authAttempts.length - before).toBe(2);
   });
 
   it('Oracle Commerce testSmtpConnection (the sample, with credentials, pointed at the local server)', async () => {

@@ -44,6 +44,22 @@ describe('parseXml', () => {
     expect(() => parseXml(xml)).toThrow(XmlSyntaxError);
   });
 
+  it('refuses documents built to be expensive before walking them', () => {
+    // Many namespace declarations on the root and many elements under it: each element used to copy
+    // the whole namespace scope (this one took seconds; it is parsed before authentication).
+    let declarations = '';
+    for (let i = 0; i < 8000; i++) declarations += ` xmlns:a${i}="urn:a${i}"`;
+    expect(() => parseXml(`<r${declarations}>${'<c/>'.repeat(30_000)}</r>`)).toThrow(XmlSyntaxError);
+    expect(() => parseXml(`<r${declarations}><c/></r>`)).toThrow(/more than 64 namespace declarations/);
+    expect(() => parseXml(`<r>${'<c/>'.repeat(1_001)}</r>`)).toThrow(/more than 1000 tags/);
+    // Just inside the bounds still parses, with namespaces resolved.
+    const root = parseXml(
+      `<r xmlns="urn:r" ${declarations.split(' ').slice(1, 60).join(' ')}>${'<c/>'.repeat(998)}</r>`,
+    );
+    expect(root.children).toHaveLength(998);
+    expect(root.children[0]?.ns).toBe('urn:r');
+  });
+
   it('does not quote element text in its error (a stray "<" in a password makes a tag)', () => {
     try {
       parseXml('<a><Password>Sec<ret-Pw-123</Password></a>');

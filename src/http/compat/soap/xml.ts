@@ -22,6 +22,13 @@ export class XmlSyntaxError extends Error {
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** Deep enough for any SuperOffice carrier; deeper input is refused rather than walked. */
 const MAX_DEPTH = 32;
+/**
+ * A SuperOffice envelope has a few dozen elements and a dozen namespace declarations. These bounds
+ * are far above that and keep a document built to be expensive (and parsed before authentication,
+ * to find the Ticket) from holding the event loop: it is refused after one linear scan.
+ */
+const MAX_TAGS = 1_000;
+const MAX_NAMESPACE_DECLARATIONS = 64;
 
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -84,10 +91,13 @@ function textOf(nodes: RawNode[]): string {
 function toElement(qname: string, node: RawNode, parentScope: Scope, depth: number): XmlElement {
   if (depth > MAX_DEPTH) throw new XmlSyntaxError('elements nested too deeply');
   const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
-  const scope = new Map(parentScope);
+  // Most elements declare nothing and share their parent's scope; copying it for every element
+  // would cost elements × declarations.
+  let scope = parentScope;
   for (const [name, value] of Object.entries(rawAttrs)) {
-    if (name === 'xmlns') scope.set('', decodeEntities(value));
-    else if (name.startsWith('xmlns:')) scope.set(name.slice(6), decodeEntities(value));
+    if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue;
+    if (scope === parentScope) scope = new Map(parentScope);
+    (scope as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), decodeEntities(value));
   }
   const [prefix, local] = splitName(qname);
   const attrs = new Map<string, string>();
@@ -114,6 +124,13 @@ function toElement(qname: string, node: RawNode, parentScope: Scope, depth: numb
 export function parseXml(xml: string): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml))
     throw new XmlSyntaxError('a document type declaration (DTD) is not allowed');
+  if (occurrences(xml, '<') > MAX_TAGS)
+    throw new XmlSyntaxError(`more than ${MAX_TAGS} tags; a SOAP request needs far fewer`);
+  if (occurrences(xml, 'xmlns') > MAX_NAMESPACE_DECLARATIONS) {
+    throw new XmlSyntaxError(
+      `more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations; a SOAP request needs far fewer`,
+    );
+  }
   const valid = XMLValidator.validate(xml);
   // The validator's own messages quote tag names, and a stray '<' inside a password makes part of
   // the password a tag name: report only the kind of error and where.
@@ -142,4 +159,10 @@ export function parseXml(xml: string): XmlElement {
 /** Child elements (any namespace) with the given local name. */
 export function childrenNamed(element: XmlElement, local: string): XmlElement[] {
   return element.children.filter((child) => child.local === local);
+}
+
+function occurrences(text: string, needle: string): number {
+  let count = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count++;
+  return count;
 }
