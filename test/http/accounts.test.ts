@@ -148,13 +148,15 @@ describe('native account routes', () => {
     expect([stored?.incoming?.password, stored?.outgoing?.password]).toEqual([PW_NEW, PW_OUT]);
   });
 
-  it('update: a kept password is not redirected to another server, port, user or to plain text', async () => {
+  it('update: a kept password is not redirected to another server, port, user, mechanism or to plain text', async () => {
     const { id } = await create('redirect@example.test');
     const cases: [Record<string, unknown>, string][] = [
       [{ server: 'evil.example.test' }, 'server'],
       [{ port: 1993 }, 'port'],
       [{ username: 'mallory' }, 'username'],
       [{ security: 'none' }, 'security'],
+      // Created with the default mechanism; another one may send the password in a weaker form.
+      [{ authType: 'plain' }, 'authType'],
     ];
     for (const [change, what] of cases) {
       const res = await api.request('PUT', `/api/v1/accounts/${id}`, {

@@ -24,16 +24,21 @@ export function keepsPassword(password: string | undefined): boolean {
  * the password. Returns the reason, or null when keeping is fine.
  */
 export function redirectsStoredPassword(
-  stored: Pick<ServiceAuth, 'server' | 'port' | 'username' | 'security' | 'acceptUnverifiedCert' | 'caPem'>,
+  stored: Pick<
+    ServiceAuth,
+    'server' | 'port' | 'username' | 'security' | 'acceptUnverifiedCert' | 'caPem' | 'authType'
+  >,
   next: Pick<
     ServiceAuthInput,
-    'server' | 'port' | 'username' | 'security' | 'acceptUnverifiedCert' | 'caPem'
+    'server' | 'port' | 'username' | 'security' | 'acceptUnverifiedCert' | 'caPem' | 'authType'
   >,
 ): string | null {
   if (stored.server.toLowerCase() !== next.server.toLowerCase()) return 'server';
   if (stored.port !== next.port) return 'port';
   if (stored.username !== next.username) return 'username';
   if (stored.security !== 'none' && next.security === 'none') return 'security';
+  // Another mechanism may send the secret in a weaker form (cram-md5 → plain, in clear without TLS).
+  if (stored.authType !== next.authType) return 'authType';
   // Trusting more (any certificate, or a new CA) would let an impostor's certificate pass.
   if (!stored.acceptUnverifiedCert && next.acceptUnverifiedCert) return 'acceptUnverifiedCert';
   if (next.caPem !== null && next.caPem !== stored.caPem) return 'caPem';
