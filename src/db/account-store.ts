@@ -28,6 +28,10 @@ import { history, lastChecks, pruneHistory, recordCheck, snapshot } from './chec
 
 const ACCOUNT = 'email_account';
 const AUTH = 'service_auth';
+const SIDES = [
+  { input: 'incoming', protocol: 'imap' },
+  { input: 'outgoing', protocol: 'smtp' },
+] as const satisfies readonly { input: keyof AccountInput; protocol: Protocol }[];
 
 /** AccountRepository on knex (SQLite or MySQL/MariaDB). Passwords are encrypted with `codec`. */
 export class KnexAccountRepository implements AccountRepository {
@@ -82,6 +86,11 @@ export class KnexAccountRepository implements AccountRepository {
       if (old !== null && old !== incoming && old !== outgoing)
         await trx(AUTH).where('service_auth_id', old).del();
     }
+    // A side no longer tested has no last result: left behind, a restart would restore its metrics
+    // (a failing side that no longer exists, a certificate of a server nobody checks). History stays.
+    const removed = SIDES.filter((side) => input[side.input] === null).map((side) => side.protocol);
+    if (removed.length > 0)
+      await trx('last_check').where('email_account_id', id).whereIn('side', removed).del();
     return id;
   }
 

@@ -149,16 +149,20 @@ export async function snapshot(knex: Knex): Promise<AccountSnapshot[]> {
     list.push(toSideCheck({ ...row, details: null }));
     sides.set(row.email_account_id, list);
   }
-  return accounts.map((a) => ({
-    id: a.email_account_id,
-    status: a.account_status as AccountStatus,
-    errorCount: a.error_count,
-    sides: sides.get(a.email_account_id) ?? [],
-    endpoints: {
+  return accounts.map((a) => {
+    const endpoints: AccountSnapshot['endpoints'] = {
       ...(a.imap_host === null ? {} : { imap: { host: a.imap_host, port: Number(a.imap_port) } }),
       ...(a.smtp_host === null ? {} : { smtp: { host: a.smtp_host, port: Number(a.smtp_port) } }),
-    },
-  }));
+    };
+    return {
+      id: a.email_account_id,
+      status: a.account_status as AccountStatus,
+      errorCount: a.error_count,
+      // Only configured sides: a row left by a side removed before saves deleted it is not restored.
+      sides: (sides.get(a.email_account_id) ?? []).filter((s) => endpoints[s.side] !== undefined),
+      endpoints,
+    };
+  });
 }
 
 interface SnapshotRow {

@@ -23,6 +23,17 @@ function runWriter(url: string, id: number, count: number, keyHex: string) {
 }
 
 const CANARY = 'canary-Pw-7f3a9c!';
+const tlsFacts = {
+  protocol: 'TLSv1.3',
+  cipher: 'TLS_AES_256_GCM_SHA384',
+  subject: 'CN=smtp.example.test',
+  issuer: 'CN=Test CA',
+  subjectAltNames: ['DNS:smtp.example.test'],
+  validFrom: '2024-01-01T00:00:00.000Z',
+  notAfter: '2031-01-01T00:00:00.000Z',
+  authorized: true,
+  authorizationError: null,
+};
 
 function input(address: string, extra: Partial<AccountInput> = {}): AccountInput {
   return {
@@ -194,6 +205,48 @@ for (const dialect of DIALECTS) {
         await repo.recordCheck(id!, { ...failure(new Date()), loadedUpdated: current }, 3),
       ).not.toBeNull();
       expect((await repo.getAccount(id!))?.errorCount).toBe(1);
+    });
+
+    it('drops the last result of a side saved as null, keeping its history and the other side', async () => {
+      const address = 'sides@example.test';
+      const smtp = { ...input(address).incoming!, server: 'smtp.example.test', port: 465 };
+      const [id] = await repo.saveAccounts([input(address, { outgoing: smtp })]);
+      const at = new Date();
+      const checked = failure(at);
+      checked.sides.push({
+        ...checked.sides[0]!,
+        side: 'smtp',
+        details: { phases: [], tls: tlsFacts, transcript: [] },
+      });
+      expect(await repo.recordCheck(id!, checked, 3)).not.toBeNull();
+      expect((await repo.lastChecks(id!)).map((c) => c.side)).toEqual(['imap', 'smtp']);
+
+      // The same save keeps both sides: nothing is dropped.
+      await repo.saveAccounts([input(address, { emailAccountId: id!, outgoing: smtp })]);
+      expect((await repo.lastChecks(id!)).map((c) => c.side)).toEqual(['imap', 'smtp']);
+
+      await repo.saveAccounts([input(address, { emailAccountId: id!, outgoing: null })]);
+      expect((await repo.lastChecks(id!)).map((c) => c.side)).toEqual(['imap']);
+      expect((await repo.history(id!)).map((h) => h.side).sort()).toEqual(['imap', 'smtp']);
+      const restored = (await repo.snapshot()).find((a) => a.id === id);
+      expect(restored?.sides.map((s) => s.side)).toEqual(['imap']);
+      expect(Object.keys(restored?.endpoints ?? {})).toEqual(['imap']);
+    });
+
+    it('does not restore the stored result of a side the account no longer has', async () => {
+      // A row an earlier version left behind when the side was removed.
+      const [id] = await repo.saveAccounts([input('leftover@example.test')]);
+      await t.db.knex('last_check').insert({
+        email_account_id: id,
+        side: 'smtp',
+        checked_at: Date.now(),
+        ok: false,
+        code: 'auth_rejected',
+        duration_ms: 5,
+        tls_not_after: Date.UTC(2031, 0, 1),
+      });
+      const restored = (await repo.snapshot()).find((a) => a.id === id);
+      expect(restored?.sides).toEqual([]);
     });
 
     it('counts accounts per status, all five present', async () => {
