@@ -179,6 +179,11 @@ export class AccountChecker {
       const auth = r.protocol === 'imap' ? account.incoming : account.outgoing;
       metrics.recordCheck(account.emailAccountId, r, at, { host: auth?.server ?? '', port: auth?.port ?? 0 });
     }
+    // The sides checked are the sides the account has: a removed side's series go.
+    metrics.retainSides(
+      account.emailAccountId,
+      results.map((r) => r.protocol),
+    );
     // recordCheck has updated each side; only the status and count come from the database write.
     metrics.setAccountStatus(account.emailAccountId, recorded.after.status, recorded.after.errorCount);
     const transition = transitionOf(recorded.before.status, recorded.after.status);

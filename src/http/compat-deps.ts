@@ -5,7 +5,7 @@ import { AccountNotFoundError, type AccountInput, type ServiceAuthInput } from '
 import { AccountInputError, toAccountInput, toEMailAccountJson } from '../accounts/superoffice-mapping.js';
 import { AccountStatus, type ServiceAuth } from '../accounts/types.js';
 import { checkKeptPassword, settleOAuthSecrets } from './api/credentials.js';
-import { refreshStatusCounts, type ApiDeps } from './api/deps.js';
+import { refreshStatusCounts, retainSavedSides, type ApiDeps } from './api/deps.js';
 import type { CompatDeps } from './compat/deps.js';
 import type { EMailAccountJson, ServiceAuthJson } from '../accounts/superoffice-schema.js';
 import { ApiError } from './errors.js';
@@ -72,6 +72,7 @@ export function createCompatDeps(deps: ApiDeps): CompatDeps {
       }
       const saved = await deps.repo.getAccount(id);
       if (saved === null) throw new ApiError(404, `EMailAccount ${id} does not exist`);
+      retainSavedSides(deps, saved);
       await refreshStatusCounts(deps);
       return toEMailAccountJson(saved);
     },

@@ -128,6 +128,15 @@ export class AccountSeriesStore {
     });
   }
 
+  /** Forget the sides of an account that are not in `keep` (no longer configured). */
+  retainSides(accountId: number, keep: ReadonlySet<Protocol>): void {
+    const account = this.accounts.get(accountId);
+    if (!account) return;
+    for (const protocol of [...account.sides.keys()]) {
+      if (!keep.has(protocol)) account.sides.delete(protocol);
+    }
+  }
+
   remove(accountId: number): void {
     if (this.accounts.delete(accountId)) this.selection = null;
   }

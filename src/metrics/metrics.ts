@@ -147,6 +147,21 @@ export class Metrics {
   }
 
   /**
+   * Drop an account's per-side series and certificate references for every protocol not in
+   * `protocols` (the sides it has now). Call it after a check, with the sides checked: a side removed
+   * from the account (e.g. outgoing set to null) must not keep exporting its last result, nor keep
+   * its old server's certificate alive.
+   */
+  retainSides(accountId: number, protocols: Iterable<Protocol>): void {
+    const keep = new Set(protocols);
+    this.accounts.retainSides(accountId, keep);
+    this.tls.removeAccount(
+      accountId,
+      PROTOCOLS.filter((p) => !keep.has(p)),
+    );
+  }
+
+  /**
    * Drop the series of every account not in `activeIds` (the database's non-deleted accounts).
    * Call it after each sweep: an account deleted by another process (the CLI, another instance's
    * API) is never checked again here, so nothing else would remove its series until a restart.

@@ -5,7 +5,7 @@ import { AccountInputError } from '../../accounts/superoffice-mapping.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { ApiError, errorBodySchema, fieldError } from '../errors.js';
 import { toAccountInput } from './credentials.js';
-import { refreshStatusCounts, type ApiDeps } from './deps.js';
+import { refreshStatusCounts, retainSavedSides, type ApiDeps } from './deps.js';
 import {
   STATUS_NAMES,
   accountDetailSchema,
@@ -44,6 +44,7 @@ async function save(
   }
   const saved = await deps.repo.getAccount(id);
   if (saved === null) throw notFound(id);
+  retainSavedSides(deps, saved);
   await refreshStatusCounts(deps);
   return saved;
 }
