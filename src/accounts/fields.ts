@@ -10,6 +10,28 @@ import type { Security } from '../probes/types.js';
 /** Longest host name DNS allows (RFC 1035: 253 characters in text form). */
 const MAX_HOST_LENGTH = 253;
 
+// Length limits that fit the columns (src/db/migrations), so that every accepted value is stored on
+// MariaDB in strict mode too: an over-long value is a 400 naming the field, never a database error.
+// zod counts UTF-16 code units, never fewer than the characters VARCHAR(n) counts in utf8mb4.
+
+/** E-mail address and user name: VARCHAR(255). */
+export const MAX_NAME_LENGTH = 255;
+/** OAuth client id: VARCHAR(512). */
+export const MAX_CLIENT_ID_LENGTH = 512;
+/** OAuth token URL and scope: TEXT, with room to spare (2048 × 4 bytes). */
+export const MAX_TOKEN_URL_LENGTH = 2048;
+export const MAX_SCOPE_LENGTH = 2048;
+/**
+ * Passwords, access tokens, refresh tokens, client secrets. They are stored encrypted in TEXT
+ * columns (65,535 bytes): `mm1:<key id ≤ 64>:<base64url 12-byte IV>:<base64url ciphertext + 16-byte tag>`.
+ * A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4), so 8192 units
+ * are at most 24,576 bytes, whose ciphertext is 32,790 base64url characters plus an 85-character
+ * prefix: half the column.
+ */
+export const MAX_SECRET_LENGTH = 8192;
+/** A CA certificate (PEM), stored in clear in a TEXT column: at most 65,535 bytes of UTF-8. */
+export const MAX_CA_PEM_BYTES = 65_535;
+
 // Letters and digits of any script (IDN, converted to punycode below), dot, hyphen, underscore and
 // colon (IPv6 literals). Everything else — spaces, CR/LF, '/', '@', '%' — is refused.
 const HOST_CHARS = /^[\p{L}\p{N}._:-]+$/u;
@@ -28,7 +50,12 @@ export function normalizeHost(raw: string): string | null {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(host)) return host.toLowerCase();
   const ascii = domainToASCII(host);
-  return ascii === '' ? null : ascii;
+  return ascii === '' || ascii.length > MAX_HOST_LENGTH ? null : ascii;
+}
+
+/** An internationalised name whose punycode form is longer than DNS (and the server column) allows. */
+function isOverlongIdn(raw: string): boolean {
+  return HOST_CHARS.test(raw) && !raw.includes(':') && domainToASCII(raw).length > MAX_HOST_LENGTH;
 }
 
 export const HOST_MESSAGE =
@@ -41,7 +68,10 @@ export const hostSchema = z
   .transform((value, ctx) => {
     const host = normalizeHost(value);
     if (host === null) {
-      ctx.addIssue({ code: 'custom', message: HOST_MESSAGE });
+      const message = isOverlongIdn(value)
+        ? `must be at most ${MAX_HOST_LENGTH} characters once converted to punycode (xn--…)`
+        : HOST_MESSAGE;
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     return host;
@@ -83,12 +113,20 @@ export function lineSchema(max: number) {
 }
 
 /** A secret: any characters but NUL, CR and LF, which no mail protocol can carry in a password. */
-export function secretSchema(max: number) {
+export function secretSchema(max: number = MAX_SECRET_LENGTH) {
   return z
     .string()
     .max(max, { error: `must be at most ${max} characters` })
     .refine((value) => !/[\0\r\n]/.test(value), { error: 'must not contain NUL or line breaks' });
 }
+
+/** A CA certificate text (PEM) that fits its column: at most MAX_CA_PEM_BYTES bytes of UTF-8. */
+export const caPemTextSchema = z
+  .string()
+  .max(MAX_CA_PEM_BYTES, { error: `must be at most ${MAX_CA_PEM_BYTES} bytes` })
+  .refine((pem) => Buffer.byteLength(pem, 'utf8') <= MAX_CA_PEM_BYTES, {
+    error: `must be at most ${MAX_CA_PEM_BYTES} bytes`,
+  });
 
 const LOOPBACK_NAMES = new Set(['localhost', '[::1]']);
 
@@ -107,7 +145,7 @@ function isTokenUrl(value: string): boolean {
  */
 export const tokenUrlSchema = z
   .string()
-  .max(2048, { error: 'must be at most 2048 characters' })
+  .max(MAX_TOKEN_URL_LENGTH, { error: `must be at most ${MAX_TOKEN_URL_LENGTH} characters` })
   .refine(isTokenUrl, { error: 'must be an https URL (http only to localhost, 127.x.x.x or [::1])' })
   .refine((value) => !isTokenUrl(value) || new URL(value).username + new URL(value).password === '', {
     error: 'must not contain a user name or password',

@@ -7,12 +7,16 @@ import { REDACTED } from '../security/redact.js';
 import { AccountStatus, ACCOUNT_STATUS_NAMES } from './types.js';
 import { SECURITIES, type AuthType } from '../probes/types.js';
 import {
+  caPemTextSchema,
   canonicalKeys,
   defaultSecurityForPort,
   fieldIssues,
   hostSchema,
   isRecord,
   lineSchema,
+  MAX_CLIENT_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_SCOPE_LENGTH,
   portNumberSchema,
   secretSchema,
   tokenUrlSchema,
@@ -83,10 +87,10 @@ const idSchema = z.number().int().min(0).max(2_147_483_647);
  */
 export const oauthSettingsSchema = z.object({
   TokenUrl: tokenUrlSchema,
-  ClientId: lineSchema(512).refine((value) => value !== '', { error: 'is required' }),
-  ClientSecret: secretSchema(4096).default(''),
-  RefreshToken: secretSchema(16384).default(''),
-  Scope: lineSchema(2048).default(''),
+  ClientId: lineSchema(MAX_CLIENT_ID_LENGTH).refine((value) => value !== '', { error: 'is required' }),
+  ClientSecret: secretSchema().default(''),
+  RefreshToken: secretSchema().default(''),
+  Scope: lineSchema(MAX_SCOPE_LENGTH).default(''),
 });
 
 /**
@@ -99,18 +103,16 @@ export const serviceAuthSchema = z
     Server: hostSchema,
     Port: portNumberSchema,
     AuthType: authTypeSchema.default('password'),
-    Username: lineSchema(320),
+    Username: lineSchema(MAX_NAME_LENGTH),
     /** Clear text in a request; PASSWORD_MASK on an update means "keep the stored one". */
-    Password: secretSchema(4096).default(''),
+    Password: secretSchema().default(''),
     Security: z.enum(SECURITIES, { error: 'must be "tls", "starttls" or "none"' }).optional(),
     /** Absent keeps the stored settings on an update; null removes them. */
     OAuth: oauthSettingsSchema.nullable().optional(),
     /** mailmon extension: accept a certificate that does not verify (default false). */
     AcceptUnverifiedCert: z.boolean().optional(),
     /** mailmon extension: a CA (PEM) trusted for this server besides the system CAs. */
-    CaPem: z
-      .string()
-      .max(65_536, { error: 'must be at most 65536 characters' })
+    CaPem: caPemTextSchema
       .refine((pem) => pem === '' || /-----BEGIN CERTIFICATE-----/.test(pem), {
         error: 'must be PEM (-----BEGIN CERTIFICATE-----) or empty',
       })
@@ -128,7 +130,7 @@ export const eMailAccountSchema = z
   .object({
     /** 0 creates a new account. */
     EMailAccountId: idSchema.default(0),
-    EMailAddress: lineSchema(320).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
+    EMailAddress: lineSchema(MAX_NAME_LENGTH).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
       error: 'must be an e-mail address (name@domain)',
     }),
     AssociateId: idSchema.default(0),

@@ -7,8 +7,12 @@ import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
 import {
+  caPemTextSchema,
   hostSchema,
   lineSchema,
+  MAX_CLIENT_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_SCOPE_LENGTH,
   portNumberSchema,
   secretSchema,
   tokenUrlSchema,
@@ -35,20 +39,17 @@ function integerText(min: number, max: number, what: string) {
     .pipe(z.number().int().min(min, { error }).max(max, { error }));
 }
 
-const caPemSchema = z
-  .string()
-  .max(64 * 1024, { error: 'must be at most 65536 characters' })
-  .refine(
-    (pem) => {
-      try {
-        new X509Certificate(pem);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { error: 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)' },
-  );
+const caPemSchema = caPemTextSchema.refine(
+  (pem) => {
+    try {
+      new X509Certificate(pem);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)' },
+);
 
 const credentialsFields = {
   server: hostSchema.meta({
@@ -66,7 +67,7 @@ const credentialsFields = {
     .meta({
       description: 'password lets the probe pick a mechanism; oauth2 takes an access token as password',
     }),
-  username: lineSchema(320),
+  username: lineSchema(MAX_NAME_LENGTH),
   acceptUnverifiedCert: z.boolean().default(false),
   caPem: caPemSchema
     .nullable()
@@ -85,21 +86,21 @@ export const oauthInputSchema = z.strictObject({
     description: 'The token endpoint: https (http only to a loopback address)',
     example: 'https://login.microsoftonline.com/TENANT/oauth2/v2.0/token',
   }),
-  clientId: lineSchema(512)
+  clientId: lineSchema(MAX_CLIENT_ID_LENGTH)
     .refine((value) => value !== '', { error: 'is required' })
     .meta({ description: 'The application (client) id registered with the token endpoint' }),
-  clientSecret: secretSchema(4096)
+  clientSecret: secretSchema()
     .nullable()
     .optional()
     .meta({
       description: `Write-only. null (or none stored) = a public client; on update ${KEEPS}`,
     }),
-  refreshToken: secretSchema(16384)
+  refreshToken: secretSchema()
     .optional()
     .meta({
       description: `Write-only. Required for new OAuth settings; on update ${KEEPS}`,
     }),
-  scope: lineSchema(2048).nullable().optional().meta({
+  scope: lineSchema(MAX_SCOPE_LENGTH).nullable().optional().meta({
     description: 'Space-separated scopes sent with the refresh; absent, null or "" = none',
     example: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access',
   }),
@@ -116,7 +117,7 @@ export type OAuthInputBody = z.output<typeof oauthInputSchema>;
 export const credentialsInputSchema = z
   .strictObject({
     ...credentialsFields,
-    password: secretSchema(4096)
+    password: secretSchema()
       .optional()
       .meta({
         description:
@@ -134,7 +135,7 @@ export const credentialsInputSchema = z
   });
 
 /** One side's credentials in an ad-hoc test: the password is required. */
-export const testCredentialsSchema = z.strictObject({ ...credentialsFields, password: secretSchema(4096) });
+export const testCredentialsSchema = z.strictObject({ ...credentialsFields, password: secretSchema() });
 
 function atLeastOneSide(value: { incoming?: unknown; outgoing?: unknown }): boolean {
   return (value.incoming ?? null) !== null || (value.outgoing ?? null) !== null;
@@ -143,7 +144,7 @@ const SIDE_REQUIRED = { error: 'at least one of incoming and outgoing is require
 
 export const accountInputSchema = z
   .strictObject({
-    emailAddress: lineSchema(320).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
+    emailAddress: lineSchema(MAX_NAME_LENGTH).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
       error: 'must be an e-mail address (name@domain)',
     }),
     associateId: z.number().int().min(0).max(MAX_ID).default(0),
@@ -156,7 +157,7 @@ export type CredentialsInputBody = z.output<typeof credentialsInputSchema>;
 
 export const adHocTestSchema = z
   .strictObject({
-    emailAddress: lineSchema(320)
+    emailAddress: lineSchema(MAX_NAME_LENGTH)
       .optional()
       .meta({ description: 'Used as the SMTP sender where one is needed' }),
     incoming: testCredentialsSchema.optional().meta({ description: 'IMAP' }),
