@@ -7,6 +7,7 @@ import { registerMigrateCommand } from './commands/migrate.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import { stripUrlCredentials } from '../security/redact.js';
+import { safeErrorMessage } from '../logging/safe-error.js';
 import { CliError, EXIT, type CliIo } from './context.js';
 
 export function buildProgram(io: CliIo): Command {
@@ -47,7 +48,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`mailmon: ${error.message}\n`);
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // A database error's message holds knex's SQL with its values: print the driver's message only.
+    const message = error instanceof Error ? safeErrorMessage(error) : String(error);
     io.stderr.write(`mailmon: unexpected error: ${stripUrlCredentials(message)}\n`);
     return EXIT.usage;
   }

@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { safeErrorMessage, safeErrorStack } from '../logging/safe-error.js';
 
 export interface FieldIssue {
   /** Dotted path: `incoming.port`, `query.limit`, `params.id`; `(body)` for the body as a whole. */
@@ -98,8 +99,12 @@ export function installErrorHandling(app: FastifyInstance, options: { bodyLimitB
     const payload = toErrorBody(error, options);
     if (payload !== null) return sendError(reply, payload);
     const err = error instanceof Error ? error : new Error('non-error thrown');
-    // Message and stack for the operator; the cause chain may hold a library's view of a secret.
-    request.log.error({ errName: err.name, errMessage: err.message, stack: err.stack }, 'request failed');
+    // Message and stack for the operator; the cause chain may hold a library's view of a secret,
+    // and a database error's message knex's SQL with its values (the safe forms drop it).
+    request.log.error(
+      { errName: err.name, errMessage: safeErrorMessage(err), stack: safeErrorStack(err) },
+      'request failed',
+    );
     return sendError(reply, body(500, 'internal error; the server log has details'));
   });
   app.setNotFoundHandler((request, reply) =>

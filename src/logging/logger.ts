@@ -1,6 +1,7 @@
 import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import { redactCredentials, stripUrlCredentials } from '../security/redact.js';
+import { safeErrorMessage, withoutSql } from './safe-error.js';
 
 export type { Logger } from 'pino';
 
@@ -17,7 +18,8 @@ export interface LoggerConfig {
  * The process logger. Credential fields (CREDENTIAL_FIELDS, any case, any depth; in log objects,
  * child bindings and serialized errors) print as "****"; every string, including messages and
  * error messages and stacks, loses URL credentials (`smtp://u:p@h`), because libraries quote
- * connection URLs in their errors. Secrets outside credential fields (a password inside a server
+ * connection URLs in their errors. Database errors (under `err`/`error`, or logged themselves) show
+ * their code and the driver's message, never knex's SQL with its values (see safe-error.ts). Secrets outside credential fields (a password inside a server
  * response) are the caller's to mask with scrubSecrets before logging.
  */
 export function createLogger(config: LoggerConfig): Logger {
@@ -55,16 +57,23 @@ function withSafeMessage(args: unknown[]): unknown[] {
   const cleaned = args.map((arg) => (typeof arg === 'string' ? stripUrlCredentials(arg) : arg));
   const [first] = cleaned;
   if (cleaned.length !== 1 || typeof first !== 'object' || first === null) return cleaned;
-  if (first instanceof Error) return [first, stripUrlCredentials(first.message)];
+  if (first instanceof Error) return [first, stripUrlCredentials(safeErrorMessage(first))];
   const { msg, err } = first as { msg?: unknown; err?: { message?: unknown } };
   if (typeof msg === 'string') return [{ ...first, msg: stripUrlCredentials(msg) }];
-  if (msg === undefined && typeof err?.message === 'string') return [first, stripUrlCredentials(err.message)];
+  if (msg === undefined && typeof err?.message === 'string') {
+    const message = err instanceof Error ? safeErrorMessage(err) : err.message;
+    return [first, stripUrlCredentials(message)];
+  }
   return cleaned;
 }
 
 type SerializedError = ReturnType<typeof stdSerializers.err>;
 
-/** pino's error serializer (message and stack include causes), then redacted like any log object. */
+/**
+ * pino's error serializer (message and stack include causes) on a copy without SQL (a database
+ * error in the chain shows as `<code>: <driver message>`, see safe-error.ts), then redacted like
+ * any log object.
+ */
 function safeErrorSerializer(err: Error): SerializedError {
-  return redactCredentials(stdSerializers.err(err));
+  return redactCredentials(stdSerializers.err(err instanceof Error ? withoutSql(err) : err));
 }

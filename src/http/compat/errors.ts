@@ -4,6 +4,7 @@ import type { FastifyError, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 import { describeIssues, type FieldIssue } from '../../accounts/fields.js';
+import { safeErrorMessage, safeErrorStack } from '../../logging/safe-error.js';
 
 export interface ClientError {
   status: number;
@@ -70,7 +71,8 @@ export function toClientError(error: unknown, request: FastifyRequest): ClientEr
   }
   const err = error instanceof Error ? error : new Error('non-error thrown');
   request.log.error(
-    { errName: err.name, errMessage: err.message, stack: err.stack },
+    // Without knex's SQL (and its values) in a database error's message and stack.
+    { errName: err.name, errMessage: safeErrorMessage(err), stack: safeErrorStack(err) },
     'compat endpoint failed',
   );
   return { status: 500, message: 'internal error', issues: [] };
