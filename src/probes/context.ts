@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import { startDeadline, type Deadline } from './deadline.js';
 import { ProbeError, type FailureCode, type Phase, type ServerResponse } from './errors.js';
 import { createPhaseClock, type PhaseClock } from './phases.js';
-import { createScrubber, scrubError, type Scrub } from './redact.js';
+import { createSecretScrubber, type Scrub } from '../security/redact.js';
+import { scrubError } from './redact.js';
 import { resolveAddress, systemResolve } from './resolve.js';
 import { isTlsSocket, observeTlsSocket } from './tls.js';
 import { createTranscript, type Transcript } from './transcript.js';
@@ -81,7 +82,7 @@ export function createCheckContext(
   options: ProbeOptions,
   now: () => number,
 ): CheckContext {
-  const scrub = createScrubber([target.secret]);
+  const scrub = createSecretScrubber([target.secret]);
   const phases = createPhaseClock(now, 'dns');
   const transcript = createTranscript(target.protocol, scrub, () => phases.elapsed());
   const deadline = startDeadline(options.timeoutMs, options.signal, now);
@@ -192,7 +193,7 @@ export function deadlineFailure(
  * the cause is scrubbed of the target's secret.
  */
 export function failureResult(target: ProbeTarget, error: ProbeError, durationMs = 0): ProbeResult {
-  const scrub = createScrubber([target.secret]);
+  const scrub = createSecretScrubber([target.secret]);
   const response = cleanResponse(error.response, scrub);
   return {
     protocol: target.protocol,

@@ -9,7 +9,6 @@ export {
 } from './oauth2.js';
 export { failureResult, formatReason, MAX_REASON_CHARS } from './context.js';
 export { systemResolve } from './resolve.js';
-export { MASK } from './redact.js';
 export { MAX_TRANSCRIPT_LINES, MAX_TRANSCRIPT_LINE_CHARS } from './transcript.js';
 export * from './errors.js';
 export type * from './types.js';

@@ -10,7 +10,8 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { ProbeError, toError } from './errors.js';
-import { createScrubber, scrubError } from './redact.js';
+import { createSecretScrubber } from '../security/redact.js';
+import { scrubError } from './redact.js';
 import { unbracket } from './resolve.js';
 import { certFailureCode } from './tls.js';
 
@@ -80,7 +81,7 @@ export async function refreshAccessToken(
 ): Promise<OAuth2Token> {
   const url = checkedUrl(req.tokenUrl);
   const address = deps.checkHost ? await checkTokenHost(url, signal, deps.checkHost) : undefined;
-  const scrub = createScrubber([req.refreshToken, req.clientSecret ?? '']);
+  const scrub = createSecretScrubber([req.refreshToken, req.clientSecret ?? '']);
   const body = new URLSearchParams({
     grant_type: 'refresh_token',
     refresh_token: req.refreshToken,

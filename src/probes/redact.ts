@@ -3,21 +3,8 @@
 // (LOGIN / AUTHENTICATE / AUTH and their continuation lines), and the project's one value scrubber
 // (security/redact.ts) that replaces every spelling of the secret (clear, URL/JSON-encoded, inside
 // any base64 run such as SASL PLAIN or XOAUTH2) wherever it still shows up.
-import { createSecretScrubber, REDACTED } from '../security/redact.js';
+import { REDACTED as MASK, type Scrub } from '../security/redact.js';
 import type { Protocol } from './types.js';
-
-/** The fixed mask that stands in for any credential (the project-wide one). */
-export const MASK = REDACTED;
-
-export type Scrub = (text: string) => string;
-
-/**
- * A function replacing every spelling of every given secret with MASK (empty secrets are ignored):
- * the shared scrubber, prepared once for the secrets so each transcript line costs little.
- */
-export function createScrubber(secrets: readonly string[]): Scrub {
-  return createSecretScrubber(secrets);
-}
 
 /**
  * Masks the credential-carrying parts of a protocol transcript. Stateful: after a client starts a

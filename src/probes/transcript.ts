@@ -1,5 +1,6 @@
 // A bounded, redacted protocol transcript: the last MAX_LINES lines, each cut to MAX_LINE_CHARS.
-import { createLineRedactor, type Scrub } from './redact.js';
+import type { Scrub } from '../security/redact.js';
+import { createLineRedactor } from './redact.js';
 import type { Protocol, TranscriptLine } from './types.js';
 
 export const MAX_TRANSCRIPT_LINES = 200;

@@ -116,11 +116,14 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return createSecretScrubber(secrets)(text);
 }
 
+/** Replaces secrets in a text with the mask (see createSecretScrubber). */
+export type Scrub = (text: string) => string;
+
 /**
  * scrubSecrets for a fixed set of secrets, with the per-secret work (forms, needles, fragments) done
  * once: the one scrubbing algorithm, used for every transcript line a probe records.
  */
-export function createSecretScrubber(secrets: readonly string[]): (text: string) => string {
+export function createSecretScrubber(secrets: readonly string[]): Scrub {
   const wanted = [...new Set(secrets)].filter((s) => s !== '');
   if (wanted.length === 0) return (text) => text;
   const needles = wanted.map((s) => Buffer.from(s, 'utf8'));

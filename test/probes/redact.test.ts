@@ -3,7 +3,8 @@
 // finds a secret in its clear, SASL and base64 spellings anywhere in a string.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLineRedactor, createScrubber, MASK, scrubError } from '../../src/probes/redact.js';
+import { createLineRedactor, scrubError } from '../../src/probes/redact.js';
+import { createSecretScrubber as createScrubber, REDACTED as MASK } from '../../src/security/redact.js';
 import { scrubSecrets } from '../../src/security/redact.js';
 import {
   createTranscript,
