@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
+import { markQueryError } from '../logging/safe-error.js';
 
 /** knex and its pool print to the console by default; send their messages to our logger instead. */
 function knexLog(logger: Logger): Knex.Logger {
@@ -31,9 +32,14 @@ export interface Database {
  */
 export function openDatabase(url: string, options: { poolMax?: number; logger?: Logger } = {}): Database {
   const log = options.logger ? knexLog(options.logger) : undefined;
-  if (url.startsWith('sqlite:')) return openSqlite(sqlitePath(url), log);
-  if (/^(mysql|mariadb):\/\//.test(url)) return openMysql(url, options.poolMax ?? 10, log);
-  throw new Error('database URL must start with sqlite:, mysql:// or mariadb://');
+  let db: Database;
+  if (url.startsWith('sqlite:')) db = openSqlite(sqlitePath(url), log);
+  else if (/^(mysql|mariadb):\/\//.test(url)) db = openMysql(url, options.poolMax ?? 10, log);
+  else throw new Error('database URL must start with sqlite:, mysql:// or mariadb://');
+  // knex has just put the failed query's SQL, values and all, into the error's message: tell the
+  // logger's safe-error helpers, which then show only the driver's message.
+  db.knex.on('query-error', markQueryError);
+  return db;
 }
 
 export function sqlitePath(url: string): string {

@@ -4,35 +4,26 @@
 // a user name, an address) in the log. These helpers reduce such an error to its code and the
 // driver's own message (`ER_DATA_TOO_LONG: Data too long for column 'username' at row 1`).
 
-/** Statements knex sends; a message that starts with one and holds " - " is knex's rewrite. */
-const SQL_PREFIX =
-  /^\s*\(?\s*(?:select|insert|update|delete|replace|with|create|alter|drop|truncate|pragma|begin|commit|rollback|savepoint|release|set|show|lock|unlock|call)\b[\s\S]* - /i;
+/**
+ * Errors whose message knex rewrote: knex says so itself with its 'query-error' event, which
+ * openDatabase (db/connection.ts) hands to markQueryError. No guessing from the message's shape.
+ */
+const queryErrors = new WeakSet<Error>();
 
-/** Properties of driver errors that hold SQL text (mysql2: `sql`). */
-const SQL_PROPERTIES = new Set(['sql']);
+/** Listener for knex's 'query-error' event: the error's message now starts with the query's SQL. */
+export function markQueryError(error: unknown): void {
+  if (error instanceof Error) queryErrors.add(error);
+}
 
 interface DriverErrorFields {
   code?: unknown;
-  errno?: unknown;
   sqlMessage?: unknown;
-  sqlState?: unknown;
   sql?: unknown;
 }
 
-/**
- * True for an error from a database driver: mysql2 (`sqlMessage`, `sqlState`, `sql`),
- * better-sqlite3 (SqliteError, `SQLITE_*` code), or an error with a `code` (as driver errors have,
- * e.g. mysql2's PROTOCOL_CONNECTION_LOST) whose message knex prefixed with SQL.
- */
+/** True for an error that carries SQL: one knex rewrote (see markQueryError), or one with mysql2's `sql`. */
 export function isDatabaseError(err: Error): boolean {
-  const fields = err as DriverErrorFields;
-  return (
-    typeof fields.sqlMessage === 'string' ||
-    typeof fields.sqlState === 'string' ||
-    typeof fields.sql === 'string' ||
-    err.name === 'SqliteError' ||
-    (typeof fields.code === 'string' && (fields.code.startsWith('SQLITE_') || SQL_PREFIX.test(err.message)))
-  );
+  return queryErrors.has(err) || typeof (err as DriverErrorFields).sql === 'string';
 }
 
 /**
@@ -42,18 +33,15 @@ export function isDatabaseError(err: Error): boolean {
  */
 export function safeErrorMessage(err: Error): string {
   if (!isDatabaseError(err)) return err.message;
-  const fields = err as DriverErrorFields;
+  const { code, sqlMessage } = err as DriverErrorFields;
   const separator = err.message.lastIndexOf(' - ');
   const driverMessage =
-    typeof fields.sqlMessage === 'string'
-      ? fields.sqlMessage
+    typeof sqlMessage === 'string'
+      ? sqlMessage
       : separator >= 0
         ? err.message.slice(separator + 3)
-        : SQL_PREFIX.test(err.message)
-          ? 'database error'
-          : err.message;
-  const code = typeof fields.code === 'string' ? fields.code : undefined;
-  return code === undefined || driverMessage.startsWith(`${code}:`)
+        : err.message;
+  return typeof code !== 'string' || driverMessage.startsWith(`${code}:`)
     ? driverMessage
     : `${code}: ${driverMessage}`;
 }
@@ -91,7 +79,7 @@ function copyChain(err: Error, depth: number, seen: Set<Error>): Error {
 
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error;
   for (const key of Object.keys(err)) {
-    if (database && SQL_PROPERTIES.has(key)) continue;
+    if (database && key === 'sql') continue;
     (copy as unknown as Record<string, unknown>)[key] = (err as unknown as Record<string, unknown>)[key];
   }
   const define = (key: string, value: unknown): void => {
