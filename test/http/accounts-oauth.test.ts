@@ -3,16 +3,14 @@
 // secrets, refusals naming the field with nothing stored; then, against Dovecot and smtp-server that
 // check every token at a local token endpoint, an account created through the API refreshes its
 // token and logs in on `POST /api/v1/accounts/{id}/test`.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountStatus } from '../../src/accounts/types.js';
 import { CanaryCorpus, makeCanary, type Canary } from '../helpers/canary.js';
-import { startDovecot, type Dovecot } from '../peers/dovecot.js';
+import type { Dovecot } from '../peers/dovecot.js';
 import { createTestDatabase, type TestDatabase } from '../peers/mariadb.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { startOAuthDovecot, xoauth2SmtpOptions } from '../integration/oauth-peers.js';
 import { startTokenEndpoint, type TokenEndpoint } from '../integration/oauth-token-endpoint.js';
 import { startApi, type ApiServer } from './helpers.js';
 
@@ -397,7 +395,6 @@ describeWithPeer('dovecot', 'native API: an OAuth2 account refreshes its token o
   const clientSecret = makeCanary('e2e-client-secret');
   const started: Canary[] = [clientSecret];
   let idp: TokenEndpoint;
-  let dir: string;
   let dovecot: Dovecot;
   let smtp: TestSmtpServer;
   let api: ApiServer;
@@ -408,32 +405,14 @@ describeWithPeer('dovecot', 'native API: an OAuth2 account refreshes its token o
       clientSecret: clientSecret.secret,
       now: () => new Date(),
     });
-    dir = mkdtempSync(join(tmpdir(), 'mailmon-api-oauth-'));
-    // Dovecot's oauth2 passdb asks the token endpoint's introspection about every token (as in
-    // test/integration/oauth-refresh.test.ts); smtp-server's XOAUTH2 hook asks the same token store.
-    writeFileSync(
-      join(dir, 'oauth2.conf.ext'),
-      `introspection_url = ${idp.url}/introspect\nintrospection_mode = post\nforce_introspection = yes\n` +
-        'username_attribute = username\nactive_attribute = active\nactive_value = true\n',
-      { mode: 0o644 },
-    );
+    // Dovecot's oauth2 passdb asks the token endpoint's introspection about every token;
+    // smtp-server's XOAUTH2 hook asks the same token store.
     [dovecot, smtp, api] = await Promise.all([
-      startDovecot({
+      startOAuthDovecot({
+        introspectionUrl: `${idp.url}/introspect`,
         users: [{ user: USER, pass: 'password-not-used-here' }],
-        extraConf: `auth_mechanisms = plain login xoauth2 oauthbearer\npassdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${join(dir, 'oauth2.conf.ext')}\n}\n`,
       }),
-      startSmtpServer({
-        users: [],
-        authMethods: ['XOAUTH2'],
-        serverOptions: {
-          onAuth(auth, _session, callback) {
-            if (auth.method === 'XOAUTH2' && idp.activeUser(auth.accessToken ?? '') === auth.username) {
-              return callback(null, { user: auth.username });
-            }
-            return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));
-          },
-        },
-      }),
+      startSmtpServer(xoauth2SmtpOptions(idp)),
       startApi(),
     ]);
   });
@@ -447,7 +426,6 @@ describeWithPeer('dovecot', 'native API: an OAuth2 account refreshes its token o
       corpus.assertClean([...started, ...idp.issued()]);
     }
     await Promise.all([dovecot?.stop(), smtp?.stop(), idp?.close()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const grant = (label: string): Canary => {

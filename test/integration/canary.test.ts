@@ -5,8 +5,6 @@
 // on SQLite, the raw file bytes including the WAL. Any hit fails.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,9 +22,10 @@ import { assertNoCanary, CanaryCorpus, findCanaries, makeCanary, type Canary } f
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
-import { startDovecot, type Dovecot } from '../peers/dovecot.js';
+import type { Dovecot } from '../peers/dovecot.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { startIntrospection, startOAuthDovecot, type Introspection } from './oauth-peers.js';
 
 describe('the canary search itself', () => {
   const canary = makeCanary('probe', 'dora', { special: true });
@@ -72,12 +71,11 @@ for (const dialect of DIALECTS) {
     const canaries: Canary[] = Object.values(C);
     const corpus = new CanaryCorpus();
     const logs = new LogCapture();
-    const tokensSeen: string[] = [];
     let t: TestDb;
     let dir: string;
     let dovecot: Dovecot;
     let smtp: TestSmtpServer;
-    let introspection: Server;
+    let introspection: Introspection;
     let core: Core;
     let daemon: Daemon | undefined;
     let ids: number[];
@@ -88,22 +86,15 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'mailmon-canary-'));
-      introspection = await startIntrospection(C.imapToken.secret, 'dora', tokensSeen);
-      const introspectionPort = (introspection.address() as AddressInfo).port;
-      writeFileSync(
-        join(dir, 'oauth2.conf.ext'),
-        `introspection_url = http://127.0.0.1:${introspectionPort}/introspect\nintrospection_mode = post\n` +
-          'force_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n',
-        { mode: 0o644 },
-      );
+      introspection = await startIntrospection(C.imapToken.secret, 'dora');
       [t, dovecot, smtp] = await Promise.all([
         dialect.open(),
-        startDovecot({
+        startOAuthDovecot({
+          introspectionUrl: introspection.url,
           users: [
             { user: 'dora', pass: C.imapGood.secret },
             { user: 'dan', pass: C.imapLogin.secret },
           ],
-          extraConf: `auth_mechanisms = plain login xoauth2 oauthbearer\npassdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${join(dir, 'oauth2.conf.ext')}\n}\n`,
         }),
         startSmtpServer({
           users: [{ user: 'dora', pass: C.smtpGood.secret }],
@@ -205,9 +196,7 @@ for (const dialect of DIALECTS) {
 
     afterAll(async () => {
       await (daemon ? daemon.stop() : undefined);
-      introspection?.closeAllConnections();
-      await new Promise((resolve) => introspection?.close(resolve));
-      await Promise.all([t?.cleanup(), dovecot?.stop(), smtp?.stop()]);
+      await Promise.all([t?.cleanup(), dovecot?.stop(), smtp?.stop(), introspection?.close()]);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -222,7 +211,7 @@ for (const dialect of DIALECTS) {
         'imap:ok smtp:ok',
         'imap:auth_rejected smtp:auth_rejected',
       ]);
-      expect(tokensSeen).toEqual(expect.arrayContaining([C.imapToken.secret, C.imapTokenBad.secret]));
+      expect(introspection.seen).toEqual(expect.arrayContaining([C.imapToken.secret, C.imapTokenBad.secret]));
       expect(smtp.authAttempts.map((a) => `${a.method}:${a.ok}`)).toEqual(
         expect.arrayContaining(['PLAIN:true', 'LOGIN:false', 'XOAUTH2:true', 'XOAUTH2:false']),
       );
@@ -273,22 +262,6 @@ for (const dialect of DIALECTS) {
       corpus.assertClean(canaries);
     });
   });
-}
-
-/** An RFC 7662 token introspection endpoint for Dovecot's oauth2 passdb: one token is active. */
-async function startIntrospection(token: string, username: string, seen: string[]): Promise<Server> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const presented = new URLSearchParams(body).get('token') ?? '';
-      seen.push(presented);
-      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify(presented === token ? { active: 'true', username } : { active: 'false' }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return server;
 }
 
 /** The SQLite database file and its -wal and -shm companions, as raw bytes (absent ones skipped). */

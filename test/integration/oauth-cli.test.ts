@@ -9,6 +9,7 @@ import { generateKeyLine } from '../../src/crypto/key-source.js';
 import { makeCanary, CanaryCorpus } from '../helpers/canary.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { xoauth2SmtpOptions } from './oauth-peers.js';
 import { startTokenEndpoint, type TokenEndpoint } from './oauth-token-endpoint.js';
 
 const USER = 'erin@example.test';
@@ -29,17 +30,7 @@ describe('the mailmon CLI with OAuth2 refresh settings', () => {
       now: () => new Date(),
     });
     idp.grant(refreshToken.secret, USER);
-    smtp = await startSmtpServer({
-      users: [],
-      authMethods: ['XOAUTH2'],
-      serverOptions: {
-        onAuth(auth, _session, callback) {
-          if (idp.activeUser(auth.accessToken ?? '') === auth.username)
-            return callback(null, { user: auth.username });
-          return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));
-        },
-      },
-    });
+    smtp = await startSmtpServer(xoauth2SmtpOptions(idp));
     // The import has no CA field: the test CA comes in through tls.extraCaFile.
     writeFileSync(join(dir, 'ca.pem'), smtp.caPem);
     writeFileSync(

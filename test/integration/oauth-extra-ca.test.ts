@@ -11,6 +11,7 @@ import { testCore, type LogCapture } from '../helpers/core.js';
 import { sqliteTestDb, type TestDb } from '../helpers/databases.js';
 import { testCerts } from '../peers/certs.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { xoauth2SmtpOptions } from './oauth-peers.js';
 import { startTokenEndpoint, type TokenEndpoint } from './oauth-token-endpoint.js';
 
 const USER = 'ines';
@@ -28,27 +29,13 @@ describe('OAuth2 token endpoint signed by the tls.extraCaFile CA', () => {
     const certs = await testCerts();
     dir = mkdtempSync(join(tmpdir(), 'mailmon-extra-ca-'));
     writeFileSync(join(dir, 'internal-ca.pem'), certs.caPem);
-    [db, idp, smtp] = await Promise.all([
-      sqliteTestDb(),
-      startTokenEndpoint({
-        clientId: CLIENT_ID,
-        clientSecret: clientSecret.secret,
-        now: () => new Date(),
-        tls: { certPem: certs.valid.certPem, keyPem: certs.valid.keyPem },
-      }),
-      startSmtpServer({
-        users: [],
-        authMethods: ['XOAUTH2'],
-        serverOptions: {
-          onAuth(auth, _session, callback) {
-            if (auth.method === 'XOAUTH2' && idp.activeUser(auth.accessToken ?? '') === auth.username) {
-              return callback(null, { user: auth.username });
-            }
-            return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));
-          },
-        },
-      }),
-    ]);
+    idp = await startTokenEndpoint({
+      clientId: CLIENT_ID,
+      clientSecret: clientSecret.secret,
+      now: () => new Date(),
+      tls: { certPem: certs.valid.certPem, keyPem: certs.valid.keyPem },
+    });
+    [db, smtp] = await Promise.all([sqliteTestDb(), startSmtpServer(xoauth2SmtpOptions(idp))]);
   });
   afterAll(async () => {
     for (const { core } of cores) await core.close();

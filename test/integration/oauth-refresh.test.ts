@@ -2,9 +2,6 @@
 // endpoint (refresh_token grant, rotating refresh tokens) whose introspection endpoint Dovecot's
 // oauth2 passdb asks about every IMAP login, and an smtp-server whose XOAUTH2 hook asks the same
 // token store. The checker runs on a fake clock shared with the token endpoint, so "expired" is exact.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AccountInput, ServiceAuthInput } from '../../src/accounts/repository.js';
 import { AccountStatus } from '../../src/accounts/types.js';
@@ -15,9 +12,10 @@ import { secretAad } from '../../src/db/account-rows.js';
 import { makeCanary, CanaryCorpus, type Canary } from '../helpers/canary.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
-import { startDovecot, type Dovecot } from '../peers/dovecot.js';
+import type { Dovecot } from '../peers/dovecot.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { startOAuthDovecot, xoauth2SmtpOptions } from './oauth-peers.js';
 import { startTokenEndpoint, type TokenEndpoint } from './oauth-token-endpoint.js';
 
 const USER = 'dora';
@@ -35,7 +33,6 @@ for (const dialect of DIALECTS) {
     const started: Canary[] = [clientSecret];
     let now = new Date('2026-11-22T08:00:00Z');
     let t: TestDb;
-    let dir: string;
     let idp: TokenEndpoint;
     let dovecot: Dovecot;
     let smtp: TestSmtpServer;
@@ -49,31 +46,13 @@ for (const dialect of DIALECTS) {
         clientSecret: clientSecret.secret,
         now: () => now,
       });
-      dir = mkdtempSync(join(tmpdir(), 'mailmon-oauth-'));
-      writeFileSync(
-        join(dir, 'oauth2.conf.ext'),
-        `introspection_url = ${idp.url}/introspect\nintrospection_mode = post\nforce_introspection = yes\n` +
-          'username_attribute = username\nactive_attribute = active\nactive_value = true\n',
-        { mode: 0o644 },
-      );
       [t, dovecot, smtp] = await Promise.all([
         dialect.open(),
-        startDovecot({
+        startOAuthDovecot({
+          introspectionUrl: `${idp.url}/introspect`,
           users: [{ user: USER, pass: 'password-not-used-here' }],
-          extraConf: `auth_mechanisms = plain login xoauth2 oauthbearer\npassdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${join(dir, 'oauth2.conf.ext')}\n}\n`,
         }),
-        startSmtpServer({
-          users: [],
-          authMethods: ['XOAUTH2'],
-          serverOptions: {
-            onAuth(auth, _session, callback) {
-              if (auth.method === 'XOAUTH2' && idp.activeUser(auth.accessToken ?? '') === auth.username) {
-                return callback(null, { user: auth.username });
-              }
-              return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));
-            },
-          },
-        }),
+        startSmtpServer(xoauth2SmtpOptions(idp)),
       ]);
       ({ core, logs } = await testCore(t.url));
       checker = new AccountChecker({
@@ -89,7 +68,6 @@ for (const dialect of DIALECTS) {
     afterAll(async () => {
       await core?.close();
       await Promise.all([t?.cleanup(), dovecot?.stop(), smtp?.stop(), idp?.close()]);
-      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     const side = (protocol: 'imap' | 'smtp', refreshToken: Canary, password = ''): ServiceAuthInput => ({
