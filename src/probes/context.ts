@@ -166,25 +166,26 @@ function cleanResponse(response: ServerResponse | undefined, scrub: Scrub): Serv
   return out.code || out.text ? out : undefined;
 }
 
-/** The failure for a deadline that ended the check in `phase`. */
+/** The failure for a deadline (`cause`, a DeadlineError) that ended the check in `phase`. */
 export function deadlineFailure(
   ctx: CheckContext,
   phase: Phase,
   receivedBytes: number | undefined,
+  cause: unknown,
 ): ProbeError {
   const ms = ctx.deadline.timeoutMs;
-  if (ctx.deadline.ended() === 'aborted') {
-    return new ProbeError('deadline_exceeded', phase, `check aborted during ${phase}`);
-  }
-  if (phase === 'connect')
-    return new ProbeError('connect_timeout', phase, `no TCP connection within ${ms} ms`);
+  const failure = (code: FailureCode, message: string): ProbeError =>
+    new ProbeError(code, phase, message, { cause });
+  if (ctx.deadline.ended() === 'aborted')
+    return failure('deadline_exceeded', `check aborted during ${phase}`);
+  if (phase === 'connect') return failure('connect_timeout', `no TCP connection within ${ms} ms`);
   if (phase === 'greeting' && !ctx.greeted()) {
     const detail = receivedBytes
       ? `only ${receivedBytes} bytes of a greeting within ${ms} ms`
       : `server accepted the connection but sent nothing within ${ms} ms`;
-    return new ProbeError('greeting_timeout', phase, detail);
+    return failure('greeting_timeout', detail);
   }
-  return new ProbeError('deadline_exceeded', phase, `${ms} ms deadline passed during ${phase}`);
+  return failure('deadline_exceeded', `${ms} ms deadline passed during ${phase}`);
 }
 
 /**

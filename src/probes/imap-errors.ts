@@ -112,8 +112,7 @@ export function classifyImapFailure(thrown: unknown, ctx: CheckContext, info: Im
       response: { text: garbage },
     });
   }
-  if (thrown instanceof DeadlineError)
-    return withCause(deadlineFailure(ctx, phase, info.receivedBytes), thrown);
+  if (thrown instanceof DeadlineError) return deadlineFailure(ctx, phase, info.receivedBytes, thrown);
   const err = toError(thrown) as ImapflowError;
   const code = typeof err.code === 'string' ? err.code : '';
 
@@ -190,8 +189,4 @@ export function classifyImapFailure(thrown: unknown, ctx: CheckContext, info: Im
     );
   }
   return new ProbeError('internal_error', phase, `unexpected error during ${phase}`, { cause: err });
-}
-
-function withCause(error: ProbeError, cause: unknown): ProbeError {
-  return new ProbeError(error.code, error.phase, error.message, { cause, response: error.response });
 }

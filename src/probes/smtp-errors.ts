@@ -44,10 +44,7 @@ const MECHANISM_REPLIES = new Set([504, 534, 538]);
 export function classifySmtpFailure(thrown: unknown, ctx: CheckContext, info: SmtpFailureInfo): ProbeError {
   if (thrown instanceof ProbeError) return thrown;
   const phase: Phase = ctx.phases.current();
-  if (thrown instanceof DeadlineError) {
-    const base = deadlineFailure(ctx, phase, info.receivedBytes);
-    return new ProbeError(base.code, base.phase, base.message, { cause: thrown });
-  }
+  if (thrown instanceof DeadlineError) return deadlineFailure(ctx, phase, info.receivedBytes, thrown);
   const err = toError(thrown) as NodemailerError;
   const type = err.code ?? '';
   const command = err.command ?? '';
