@@ -3,9 +3,9 @@
 // repository with the native API's password rules.
 import { AccountNotFoundError, type AccountInput, type ServiceAuthInput } from '../accounts/repository.js';
 import { AccountInputError, toAccountInput, toEMailAccountJson } from '../accounts/superoffice-mapping.js';
-import { AccountStatus, type ServiceAuth } from '../accounts/types.js';
+import { AccountStatus, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
 import { checkKeptPassword, settleOAuthSecrets } from './api/credentials.js';
-import { refreshStatusCounts, retainSavedSides, type ApiDeps } from './api/deps.js';
+import { saveAccount, type ApiDeps } from './api/deps.js';
 import type { CompatDeps } from './compat/deps.js';
 import type { EMailAccountJson, ServiceAuthJson } from '../accounts/superoffice-schema.js';
 import { ApiError } from './errors.js';
@@ -62,18 +62,14 @@ export function createCompatDeps(deps: ApiDeps): CompatDeps {
       deps.repo.findStoredPassword('smtp', server, port, username),
     saveEMailAccount: async (account) => {
       const input = await toStoredInput(deps, account);
-      let id: number;
+      let saved: EmailAccount;
       try {
-        [id] = (await deps.repo.saveAccounts([input])) as [number];
+        saved = await saveAccount(deps, input);
       } catch (error) {
         if (error instanceof AccountNotFoundError) throw new ApiError(404, error.message);
         if (error instanceof AccountInputError) throw new ApiError(400, error.message);
         throw error;
       }
-      const saved = await deps.repo.getAccount(id);
-      if (saved === null) throw new ApiError(404, `EMailAccount ${id} does not exist`);
-      retainSavedSides(deps, saved);
-      await refreshStatusCounts(deps);
       return toEMailAccountJson(saved);
     },
   };

@@ -5,7 +5,7 @@ import { AccountInputError } from '../../accounts/superoffice-mapping.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { ApiError, errorBodySchema, fieldError } from '../errors.js';
 import { toAccountInput } from './credentials.js';
-import { refreshStatusCounts, retainSavedSides, type ApiDeps } from './deps.js';
+import { refreshStatusCounts, saveAccount, type ApiDeps } from './deps.js';
 import {
   STATUS_NAMES,
   accountDetailSchema,
@@ -33,20 +33,14 @@ async function save(
   existing: EmailAccount | null,
 ): Promise<EmailAccount> {
   const input = toAccountInput(body, existing);
-  let id: number;
   try {
-    [id] = (await deps.repo.saveAccounts([input])) as [number];
+    return await saveAccount(deps, input);
   } catch (error) {
     if (error instanceof AccountNotFoundError) throw notFound(error.emailAccountId);
     if (error instanceof AccountInputError)
       throw fieldError(error.field, error.message.slice(error.field.length + 2));
     throw error;
   }
-  const saved = await deps.repo.getAccount(id);
-  if (saved === null) throw notFound(id);
-  retainSavedSides(deps, saved);
-  await refreshStatusCounts(deps);
-  return saved;
 }
 
 export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
