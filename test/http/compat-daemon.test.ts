@@ -5,76 +5,34 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
+import { saveEMailAccountEnvelope, SAMPLE_TICKET, testSmtpEnvelope } from './compat/soap-envelopes.js';
 import { TOKEN, expectNoSecrets, startApi, type ApiServer } from './helpers.js';
 
 const PASS = 'Compat-Canary:pw/odd@%-6b1e';
 const WRONG = 'Compat-Wrong-Canary-0d4a';
 const enc = encodeURIComponent;
 
-/** SuperOffice's REST sample authenticates as Basic tje0:Tje0; its SOAP samples carry this Ticket. */
+/** SuperOffice's REST sample authenticates as Basic tje0:Tje0; its SOAP samples carry SAMPLE_TICKET. */
 const SAMPLE_BASIC_PASSWORD = 'Tje0';
-const SAMPLE_TICKET = '7T:1234abcxyzExample==';
 const SAMPLE_REST_HEADERS = {
   Authorization: 'Basic dGplMDpUamUw',
   Accept: 'application/json; charset=utf-8',
   'Accept-Language': 'sv',
 };
 
-const soapTestSmtp = (smtpUri: string, ticket = SAMPLE_TICKET) => `<?xml version="1.0" encoding="UTF-8"?>
-<SOAP-ENV:Envelope
- xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope"
- xmlns:SOAP-ENC="http://www.w3.org/2003/05/soap-encoding"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
- xmlns:xsd="http://www.w3.org/2001/XMLSchema"
- xmlns:NetServerServices882="http://schemas.microsoft.com/2003/10/Serialization/Arrays"
- xmlns:NetServerServices881="http://schemas.microsoft.com/2003/10/Serialization/"
- xmlns:CustomerService="http://www.superoffice.net/ws/crm/NetServer/Services88">
-  <CustomerService:ApplicationToken>1234567-1234-9876</CustomerService:ApplicationToken>
-  <CustomerService:Credentials>
-    <CustomerService:Ticket>${ticket}</CustomerService:Ticket>
-  </CustomerService:Credentials>
- <SOAP-ENV:Body>
-   <CustomerService:TestSmtpServer>
-    <CustomerService:SmtpUri xsi:type="xsd:string">${smtpUri.replace(/&/g, '&amp;')}</CustomerService:SmtpUri>
-    <CustomerService:From xsi:type="xsd:string">sales@example.test</CustomerService:From>
-    <CustomerService:UseStoredPassword xsi:type="xsd:boolean">false</CustomerService:UseStoredPassword>
-   </CustomerService:TestSmtpServer>
+/** SuperOffice's TestSmtpServer sample from sales@example.test, with a Ticket. */
+const soapTestSmtp = (smtpUri: string, ticket = SAMPLE_TICKET) =>
+  testSmtpEnvelope(smtpUri, 'sales@example.test', 'false', ticket);
 
- </SOAP-ENV:Body>
-</SOAP-ENV:Envelope>`;
-
-const soapSaveAccount = (smtpPort: number, password: string) => `<?xml version="1.0" encoding="UTF-8"?>
-<SOAP-ENV:Envelope
- xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
- xmlns:xsd="http://www.w3.org/2001/XMLSchema"
- xmlns:EMail="http://www.superoffice.net/ws/crm/NetServer/Services87">
-  <EMail:ApplicationToken>1234567-1234-9876</EMail:ApplicationToken>
-  <EMail:Credentials>
-    <EMail:Ticket>${SAMPLE_TICKET}</EMail:Ticket>
-  </EMail:Credentials>
- <SOAP-ENV:Body>
-   <EMail:SaveEMailAccount>
-    <EMail:EMailAccount xsi:type="EMail:EMailAccount">
-     <EMail:EMailAccountId xsi:type="xsd:int">0</EMail:EMailAccountId>
-     <EMail:EMailAddress xsi:type="xsd:string">soap@example.test</EMail:EMailAddress>
-     <EMail:AssociateId xsi:type="xsd:int">0</EMail:AssociateId>
-     <EMail:IncomingCredentials xsi:nil="true"/>
-     <EMail:OutgoingCredentials xsi:type="EMail:ServiceAuth">
-      <EMail:ServiceAuthId xsi:type="xsd:int">0</EMail:ServiceAuthId>
-      <EMail:Server xsi:type="xsd:string">127.0.0.1</EMail:Server>
-      <EMail:Port xsi:type="xsd:int">${smtpPort}</EMail:Port>
-      <EMail:AuthType xsi:type="xsd:string">plain-text</EMail:AuthType>
-      <EMail:Username xsi:type="xsd:string">soapuser</EMail:Username>
-      <EMail:Password xsi:type="xsd:string">${password}</EMail:Password>
-     </EMail:OutgoingCredentials>
-     <EMail:AccountStatus xsi:type="xsd:short">0</EMail:AccountStatus>
-     <EMail:ErrorCount xsi:type="xsd:int">0</EMail:ErrorCount>
-     <EMail:ErrorReason xsi:type="xsd:string"></EMail:ErrorReason>
-    </EMail:EMailAccount>
-   </EMail:SaveEMailAccount>
- </SOAP-ENV:Body>
-</SOAP-ENV:Envelope>`;
+/** SuperOffice's SaveEMailAccount sample: a new account with only an outgoing side. */
+const soapSaveAccount = (smtpPort: number, password: string) =>
+  saveEMailAccountEnvelope('0', 'soap@example.test', null, {
+    server: '127.0.0.1',
+    port: String(smtpPort),
+    authType: 'plain-text',
+    username: 'soapuser',
+    password,
+  });
 
 const SOAP = 'application/soap+xml; charset=utf-8';
 

@@ -15,6 +15,12 @@ import {
   startCompatServer,
   type CompatServer,
 } from './helpers.js';
+import {
+  saveEMailAccountEnvelope,
+  testSmtpEnvelope,
+  xmlEscape,
+  type SoapServiceAuth,
+} from './soap-envelopes.js';
 
 const USER = 'soap.user@example.test';
 const PASS = 'Soap-Secret<&>"pw-4410';
@@ -23,83 +29,11 @@ const IMAP_PASS = 'Soap-Imap-Secret-5521';
 const CS_PATH = '/Remote/Services88/CustomerService.svc';
 const EMAIL_PATH = '/Remote/Services87/EMail.svc';
 
-const xmlEscape = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+type AuthValues = Omit<SoapServiceAuth, 'username'>;
 
-/** SuperOffice's documented TestSmtpServer request, verbatim but for the three values. */
-function testSmtpEnvelope(smtpUri: string, from: string, useStored: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<SOAP-ENV:Envelope
- xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope"
- xmlns:SOAP-ENC="http://www.w3.org/2003/05/soap-encoding"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
- xmlns:xsd="http://www.w3.org/2001/XMLSchema"
- xmlns:NetServerServices882="http://schemas.microsoft.com/2003/10/Serialization/Arrays"
- xmlns:NetServerServices881="http://schemas.microsoft.com/2003/10/Serialization/"
- xmlns:CustomerService="http://www.superoffice.net/ws/crm/NetServer/Services88">
-  <CustomerService:ApplicationToken>1234567-1234-9876</CustomerService:ApplicationToken>
-  <CustomerService:Credentials>
-    <CustomerService:Ticket>7T:1234abcxyzExample==</CustomerService:Ticket>
-  </CustomerService:Credentials>
- <SOAP-ENV:Body>
-   <CustomerService:TestSmtpServer>
-    <CustomerService:SmtpUri xsi:type="xsd:string">${xmlEscape(smtpUri)}</CustomerService:SmtpUri>
-    <CustomerService:From xsi:type="xsd:string">${xmlEscape(from)}</CustomerService:From>
-    <CustomerService:UseStoredPassword xsi:type="xsd:boolean">${useStored}</CustomerService:UseStoredPassword>
-   </CustomerService:TestSmtpServer>
-
- </SOAP-ENV:Body>
-</SOAP-ENV:Envelope>
-`;
-}
-
-interface AuthValues {
-  server: string;
-  port: string;
-  password: string;
-}
-
-/** SuperOffice's documented SaveEMailAccount request, verbatim but for the values. */
-function saveEnvelope(id: string, address: string, incoming: AuthValues, outgoing: AuthValues): string {
-  const auth = (name: string, a: AuthValues) => `     <EMail:${name} xsi:type="EMail:ServiceAuth">
-      <EMail:ServiceAuthId xsi:type="xsd:int">0</EMail:ServiceAuthId>
-      <EMail:Server xsi:type="xsd:string">${a.server}</EMail:Server>
-      <EMail:Port xsi:type="xsd:int">${a.port}</EMail:Port>
-      <EMail:AuthType xsi:type="xsd:string"></EMail:AuthType>
-      <EMail:Username xsi:type="xsd:string">${USER}</EMail:Username>
-      <EMail:Password xsi:type="xsd:string">${xmlEscape(a.password)}</EMail:Password>
-     </EMail:${name}>`;
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<SOAP-ENV:Envelope
- xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope"
- xmlns:SOAP-ENC="http://www.w3.org/2003/05/soap-encoding"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
- xmlns:xsd="http://www.w3.org/2001/XMLSchema"
- xmlns:NetServerServices872="http://schemas.microsoft.com/2003/10/Serialization/Arrays"
- xmlns:NetServerServices871="http://schemas.microsoft.com/2003/10/Serialization/"
- xmlns:EMail="http://www.superoffice.net/ws/crm/NetServer/Services87">
-  <EMail:ApplicationToken>1234567-1234-9876</EMail:ApplicationToken>
-  <EMail:Credentials>
-    <EMail:Ticket>7T:1234abcxyzExample==</EMail:Ticket>
-  </EMail:Credentials>
- <SOAP-ENV:Body>
-   <EMail:SaveEMailAccount>
-    <EMail:EMailAccount xsi:type="EMail:EMailAccount">
-     <EMail:EMailAccountId xsi:type="xsd:int">${id}</EMail:EMailAccountId>
-     <EMail:EMailAddress xsi:type="xsd:string">${address}</EMail:EMailAddress>
-     <EMail:AssociateId xsi:type="xsd:int">0</EMail:AssociateId>
-${auth('IncomingCredentials', incoming)}
-${auth('OutgoingCredentials', outgoing)}
-     <EMail:AccountStatus xsi:type="xsd:short">0</EMail:AccountStatus>
-     <EMail:ErrorCount xsi:type="xsd:int">0</EMail:ErrorCount>
-     <EMail:ErrorReason xsi:type="xsd:string"></EMail:ErrorReason>
-    </EMail:EMailAccount>
-   </EMail:SaveEMailAccount>
-
- </SOAP-ENV:Body>
-</SOAP-ENV:Envelope>
-`;
-}
+/** SaveEMailAccount with USER on both sides. */
+const saveEnvelope = (id: string, address: string, incoming: AuthValues, outgoing: AuthValues) =>
+  saveEMailAccountEnvelope(id, address, { ...incoming, username: USER }, { ...outgoing, username: USER });
 
 // Reads responses keeping prefixes, so the tests see the documented element names exactly.
 const reader = new XMLParser({
