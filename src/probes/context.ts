@@ -136,19 +136,7 @@ export function createCheckContext(
     observeSocket,
     greeted: () => transcript.serverLineCount() > 0,
     succeed: () => ({ ...base(), ok: true, code: null, phase: null, reason: null }),
-    fail(error) {
-      const response = cleanResponse(error.response, scrub);
-      const cause = error.cause === undefined ? error : error.cause;
-      return {
-        ...base(),
-        ok: false,
-        code: error.code,
-        phase: error.phase,
-        reason: scrub(formatReason(target, error.code, scrub(error.message))),
-        ...(response ? { response } : {}),
-        cause: scrubError(cause instanceof Error ? cause : error, scrub),
-      };
-    },
+    fail: (error) => ({ ...base(), ...failureFields(target, error, scrub) }),
     dispose: () => deadline.dispose(),
   };
   return ctx;
@@ -194,18 +182,28 @@ export function deadlineFailure(
  * the cause is scrubbed of the target's secret.
  */
 export function failureResult(target: ProbeTarget, error: ProbeError, durationMs = 0): ProbeResult {
-  const scrub = createSecretScrubber([target.secret]);
-  const response = cleanResponse(error.response, scrub);
   return {
     protocol: target.protocol,
+    ...failureFields(target, error, createSecretScrubber([target.secret])),
+    durationMs: Math.round(durationMs),
+    phases: [],
+    transcript: [],
+  };
+}
+
+/** What a failed ProbeResult says about `error`: code, phase, reason, response and cause, scrubbed. */
+function failureFields(
+  target: ProbeTarget,
+  error: ProbeError,
+  scrub: Scrub,
+): Pick<ProbeResult, 'ok' | 'code' | 'phase' | 'reason' | 'response' | 'cause'> {
+  const response = cleanResponse(error.response, scrub);
+  return {
     ok: false,
     code: error.code,
     phase: error.phase,
     reason: scrub(formatReason(target, error.code, scrub(error.message))),
     ...(response ? { response } : {}),
-    durationMs: Math.round(durationMs),
-    phases: [],
-    transcript: [],
     cause: scrubError(error.cause instanceof Error ? error.cause : error, scrub),
   };
 }
