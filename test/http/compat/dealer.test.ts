@@ -11,6 +11,7 @@ import {
   createProbeRunner,
   leakedSecrets,
   startCompatServer,
+  testOnlyDeps,
   type CompatServer,
   type ProbeRunner,
 } from './helpers.js';
@@ -51,13 +52,7 @@ describeWithPeer('dovecot', 'dealer API compat', () => {
       }),
     ]);
     probes = createProbeRunner(dovecot.caPem);
-    server = await startCompatServer(dealerRoutes, {
-      testTargets: probes.testTargets,
-      findStoredSmtpPassword: async () => null,
-      saveEMailAccount: async () => {
-        throw new Error('not used by this plugin');
-      },
-    });
+    server = await startCompatServer(dealerRoutes, testOnlyDeps(probes));
   });
 
   afterAll(async () => {

@@ -128,6 +128,17 @@ export function createProbeRunner(caPem: string): ProbeRunner {
   };
 }
 
+/** CompatDeps for a plugin that only tests credentials (dealer, Oracle): no stored passwords, no saving. */
+export function testOnlyDeps(probes: ProbeRunner): CompatDeps {
+  return {
+    testTargets: probes.testTargets,
+    findStoredSmtpPassword: async () => null,
+    saveEMailAccount: async () => {
+      throw new Error('not used by this plugin');
+    },
+  };
+}
+
 /** CompatDeps' account half on the real repository, as the daemon wires it. */
 export function repositoryDeps(repository: AccountRepository): Omit<CompatDeps, 'testTargets'> {
   return {

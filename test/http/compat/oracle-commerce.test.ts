@@ -7,6 +7,7 @@ import {
   createProbeRunner,
   leakedSecrets,
   startCompatServer,
+  testOnlyDeps,
   type CompatServer,
   type ProbeRunner,
 } from './helpers.js';
@@ -29,13 +30,7 @@ describe('Oracle Commerce compat', () => {
       startSmtpServer({ users: [{ user: USER, pass: PASS }], secure: true }),
     ]);
     probes = createProbeRunner(relay.caPem);
-    server = await startCompatServer(oracleCommerceRoutes, {
-      testTargets: probes.testTargets,
-      findStoredSmtpPassword: async () => null,
-      saveEMailAccount: async () => {
-        throw new Error('not used by this plugin');
-      },
-    });
+    server = await startCompatServer(oracleCommerceRoutes, testOnlyDeps(probes));
   });
 
   afterAll(async () => {
