@@ -1,4 +1,9 @@
-import { PASSWORD_MASK, type EMailAccountJson, type ServiceAuthJson } from './superoffice-schema.js';
+import {
+  keepsPassword,
+  PASSWORD_MASK,
+  type EMailAccountJson,
+  type ServiceAuthJson,
+} from './superoffice-schema.js';
 import type { AccountInput, OAuthInput, ServiceAuthInput } from './repository.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from './types.js';
 
@@ -22,7 +27,7 @@ export function toAccountInput(account: EMailAccountJson, path = ''): AccountInp
   const creating = account.EMailAccountId === 0;
   const side = (auth: ServiceAuthJson | null, name: string): ServiceAuthInput | null => {
     if (auth === null) return null;
-    const keep = auth.Password === PASSWORD_MASK || auth.Password === '';
+    const keep = keepsPassword(auth.Password);
     const refreshes = auth.AuthType === 'oauth2' && Boolean(auth.OAuth);
     if (keep && creating && !refreshes) {
       throw new AccountInputError(`${path}${name}.Password`, 'is required for new credentials');
@@ -56,7 +61,7 @@ function toOAuthInput(
   path: string,
 ): OAuthInput | null | undefined {
   if (oauth === undefined || oauth === null) return oauth;
-  const keepRefresh = oauth.RefreshToken === PASSWORD_MASK || oauth.RefreshToken === '';
+  const keepRefresh = keepsPassword(oauth.RefreshToken);
   if (keepRefresh && creating) {
     throw new AccountInputError(`${path}.RefreshToken`, 'is required for new credentials');
   }

@@ -26,6 +26,16 @@ import {
 /** What a password reads as in every response: write-only fields are never echoed. */
 export const PASSWORD_MASK = REDACTED;
 
+/** A secret as it may be echoed: '' stays '' (none given), anything else is PASSWORD_MASK. */
+export function maskSecret(secret: string): string {
+  return secret === '' ? '' : PASSWORD_MASK;
+}
+
+/** True when a write-only secret field (password, refresh token) means "keep the stored one". */
+export function keepsPassword(password: string | undefined): boolean {
+  return password === undefined || password === '' || password === PASSWORD_MASK;
+}
+
 /**
  * SuperOffice's auth_type is free text ("plain-text, OAuth..."); these spellings map onto mailmon's
  * AuthType. Compared case-insensitively; an empty string means "let the probe pick".
@@ -207,17 +217,19 @@ export function parseEMailAccount(input: unknown, pathPrefix = ''): ParseResult 
   return { ok: false, issues: fieldIssues(result.error.issues, pathPrefix) };
 }
 
-const mask = (secret: string): string => (secret === '' ? '' : PASSWORD_MASK);
-
 function maskAuth(auth: ServiceAuthJson | null): ServiceAuthJson | null {
   if (auth === null) return null;
   const { OAuth: oauth } = auth;
   return {
     ...auth,
-    Password: mask(auth.Password),
+    Password: maskSecret(auth.Password),
     ...(oauth
       ? {
-          OAuth: { ...oauth, ClientSecret: mask(oauth.ClientSecret), RefreshToken: mask(oauth.RefreshToken) },
+          OAuth: {
+            ...oauth,
+            ClientSecret: maskSecret(oauth.ClientSecret),
+            RefreshToken: maskSecret(oauth.RefreshToken),
+          },
         }
       : {}),
   };

@@ -2,9 +2,9 @@
 // what a client may see of an error.
 import { describe, expect, it } from 'vitest';
 import type { ServiceAuth } from '../../src/accounts/types.js';
+import { keepsPassword } from '../../src/accounts/superoffice-schema.js';
 import {
   checkKeptPassword,
-  keepsPassword,
   redirectsStoredPassword,
   toAccountInput,
 } from '../../src/http/api/credentials.js';

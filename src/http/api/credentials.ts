@@ -3,19 +3,10 @@
 import type { AccountInput, OAuthInput, ServiceAuthInput } from '../../accounts/repository.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from '../../accounts/types.js';
 import { defaultSecurityForPort } from '../../accounts/fields.js';
+import { keepsPassword } from '../../accounts/superoffice-schema.js';
 import type { ProbeTarget, Protocol } from '../../probes/types.js';
 import { fieldError } from '../errors.js';
-import {
-  PASSWORD_MASK,
-  type AccountInputBody,
-  type CredentialsInputBody,
-  type OAuthInputBody,
-} from './schemas.js';
-
-/** True when a password field means "keep the stored one". */
-export function keepsPassword(password: string | undefined): boolean {
-  return password === undefined || password === '' || password === PASSWORD_MASK;
-}
+import type { AccountInputBody, CredentialsInputBody, OAuthInputBody } from './schemas.js';
 
 /**
  * A kept password may only go to the server it was given for. Changing server, port or user name

@@ -17,11 +17,7 @@ import {
   secretSchema,
   tokenUrlSchema,
 } from '../../accounts/fields.js';
-
-/** What every password reads as in a response. Sent back on update, it keeps the stored password. */
 import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
-
-export { PASSWORD_MASK };
 
 export const STATUS_NAMES = ['Unknown', 'Deleted', 'Failing', 'Failed', 'Ok'] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];

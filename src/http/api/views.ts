@@ -5,8 +5,8 @@ import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
 import type { ProbeResult, TranscriptLine } from '../../probes/types.js';
 import { credentialScrubber, type Credential } from '../compat/redact.js';
+import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 import {
-  PASSWORD_MASK,
   statusName,
   type AccountView,
   type SideResultView,

@@ -19,7 +19,7 @@ import type { CompatPluginOptions } from './deps.js';
 import { toClientError } from './errors.js';
 import { isRecord } from '../../accounts/fields.js';
 import { credentialScrubber, failureText, transcriptText } from './redact.js';
-import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
+import { maskSecret } from '../../accounts/superoffice-schema.js';
 
 export const DEALER_TEST_PATH = '/dealers/:dealerUUID/email-credentials/test';
 
@@ -69,7 +69,7 @@ function str(value: string | number | boolean | undefined): string | null {
 }
 
 function mask(value: string | undefined): string | null {
-  return value === undefined ? null : value === '' ? '' : PASSWORD_MASK;
+  return value === undefined ? null : maskSecret(value);
 }
 
 function entryResponse(entry: DealerEntry, plan: EntryPlan, results: ProbeResult[]): EntryResponse {
