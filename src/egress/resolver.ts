@@ -1,5 +1,6 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import { ProbeError } from '../probes/errors.js';
+import { abortable } from '../probes/resolve.js';
 import { dialAddress, parseHost, parseIp, type CanonicalIp } from './address.js';
 import type { EgressConfig } from './config.js';
 import { decideCanonical, decidePort, type EgressDecision } from './policy.js';
@@ -72,14 +73,4 @@ function parseResolved(address: string, name: string): CanonicalIp {
     );
   }
   return ip;
-}
-
-/** Settle with `promise`, or reject with `signal.reason` as soon as the signal aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

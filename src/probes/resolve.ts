@@ -22,18 +22,19 @@ export const systemResolve: Resolver = async (host, _port, signal) => {
   const bare = unbracket(host);
   if (isIP(bare)) return bare;
   signal.throwIfAborted();
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const { address } = await Promise.race([lookup(bare), aborted]);
-    return address;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+  const { address } = await abortable(lookup(bare), signal);
+  return address;
 };
+
+/** Settle with `promise`, or reject with `signal.reason` as soon as the signal aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /**
  * Runs `resolve` and classifies its failure: a ProbeError (the egress policy's refusal) passes
