@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceAuthInput } from '../../src/accounts/repository.js';
 import { KeyConfigError } from '../../src/crypto/errors.js';
 import { createKeyring, type KeyEntry, type Keyring } from '../../src/crypto/keyring.js';
 import {
@@ -19,6 +18,7 @@ import {
 import { KnexAccountRepository } from '../../src/db/account-store.js';
 import { passwordAad } from '../../src/db/account-rows.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
+import { passwordSide } from '../helpers/keyring.js';
 import { describeWithPeer } from '../peers/require.js';
 
 const keyA: KeyEntry = { id: 'A', key: randomBytes(32) };
@@ -26,17 +26,6 @@ const keyB: KeyEntry = { id: 'B', key: randomBytes(32) };
 const onlyA = createKeyring([keyA], 'A');
 const bThenA = createKeyring([keyB, keyA], 'B');
 const onlyB = createKeyring([keyB], 'B');
-
-const side = (password: string): ServiceAuthInput => ({
-  server: '127.0.0.1',
-  port: 993,
-  authType: 'password',
-  username: 'u',
-  password,
-  security: 'tls',
-  acceptUnverifiedCert: false,
-  caPem: null,
-});
 
 interface Row {
   id: number;
@@ -69,8 +58,8 @@ for (const dialect of DIALECTS) {
         Array.from({ length: n }, (_, i) => ({
           emailAddress: `${tag}${i}@example.test`,
           associateId: 1,
-          incoming: side(`${tag}-in-${i}-${randomBytes(4).toString('hex')}`),
-          outgoing: side(`${tag}-out-${i}-${randomBytes(4).toString('hex')}`),
+          incoming: passwordSide(`${tag}-in-${i}-${randomBytes(4).toString('hex')}`),
+          outgoing: passwordSide(`${tag}-out-${i}-${randomBytes(4).toString('hex')}`),
         })),
       );
       const plain = new Map<number, string>();
@@ -203,8 +192,8 @@ for (const dialect of DIALECTS) {
           emailAccountId: accountId,
           emailAddress: account.emailAddress,
           associateId: 1,
-          incoming: side('saved-meanwhile'),
-          outgoing: { ...side('unused'), password: undefined },
+          incoming: passwordSide('saved-meanwhile'),
+          outgoing: { ...passwordSide('unused'), password: undefined },
         },
       ]);
       const changedId = account.incoming!.serviceAuthId;

@@ -1,10 +1,10 @@
 // A separate process that keeps re-saving passwords, as the API or `accounts import` would while a
 // rotation runs: the concurrent writer of the rotation race test. Prints the last password it saved
 // per account as JSON. argv: DB_URL KEYRING(id:hexkey,... first active) ROUNDS ACCOUNT_ID...
-import type { ServiceAuthInput } from '../../src/accounts/repository.js';
 import { createKeyring } from '../../src/crypto/keyring.js';
 import { KnexAccountRepository } from '../../src/db/account-store.js';
 import { openDatabase } from '../../src/db/connection.js';
+import { passwordSide } from '../helpers/keyring.js';
 
 const [url, keySpec, roundsText, ...idTexts] = process.argv.slice(2) as [string, string, string, ...string[]];
 const keys = keySpec.split(',').map((entry) => {
@@ -13,16 +13,6 @@ const keys = keySpec.split(',').map((entry) => {
 });
 const db = openDatabase(url);
 const repo = new KnexAccountRepository(db.knex, createKeyring(keys, keys[0]!.id));
-const side = (password: string): ServiceAuthInput => ({
-  server: '127.0.0.1',
-  port: 993,
-  authType: 'password',
-  username: 'writer',
-  password,
-  security: 'tls',
-  acceptUnverifiedCert: false,
-  caPem: null,
-});
 
 const last: Record<number, string> = {};
 let busyRetries = 0;
@@ -35,7 +25,13 @@ try {
       // and its write (a deferred transaction cannot upgrade a stale snapshot): retry like a client.
       for (;;) {
         try {
-          await repo.saveAccounts([{ ...input, incoming: side(password), outgoing: side(password) }]);
+          await repo.saveAccounts([
+            {
+              ...input,
+              incoming: passwordSide(password, 'writer'),
+              outgoing: passwordSide(password, 'writer'),
+            },
+          ]);
           break;
         } catch (error) {
           if (!/SQLITE_BUSY/.test(String((error as { code?: string }).code))) throw error;

@@ -6,7 +6,6 @@ import { stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceAuthInput } from '../../src/accounts/repository.js';
 import { createCore, type Core } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { KeyConfigError } from '../../src/crypto/errors.js';
@@ -17,6 +16,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
+import { passwordSide } from '../helpers/keyring.js';
 import { describeWithPeer } from '../peers/require.js';
 
 const LINE_A = generateKeyLine('A');
@@ -26,16 +26,6 @@ const keyringOf = (spec: string) => {
   const entries = parseKeyList(spec, 'test');
   return createKeyring(entries, entries[0]!.id);
 };
-const side = (password: string): ServiceAuthInput => ({
-  server: '127.0.0.1',
-  port: 993,
-  authType: 'password',
-  username: 'u',
-  password,
-  security: 'tls',
-  acceptUnverifiedCert: false,
-  caPem: null,
-});
 /** Key material as it could appear in output: the base64 of every key line. */
 const KEY_TEXTS = [LINE_A, LINE_B, LINE_OLD].map((line) => line.slice(line.indexOf(':') + 1));
 
@@ -87,8 +77,8 @@ for (const dialect of DIALECTS) {
         Array.from({ length: n }, (_, i) => ({
           emailAddress: `k${i}@example.test`,
           associateId: 1,
-          incoming: side(`in-${i}-${randomBytes(6).toString('hex')}`),
-          outgoing: side(`out-${i}-${randomBytes(6).toString('hex')}`),
+          incoming: passwordSide(`in-${i}-${randomBytes(6).toString('hex')}`),
+          outgoing: passwordSide(`out-${i}-${randomBytes(6).toString('hex')}`),
         })),
       );
     }
@@ -131,7 +121,7 @@ for (const dialect of DIALECTS) {
           {
             emailAddress: 'g@example.test',
             associateId: 1,
-            incoming: side('generated-key-pw'),
+            incoming: passwordSide('generated-key-pw'),
             outgoing: null,
           },
         ]);
