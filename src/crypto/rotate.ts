@@ -5,8 +5,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { SECRET_COLUMNS, secretAad, type SecretColumn } from '../db/account-rows.js';
+import { bytesEqual, isMysql } from '../db/connection.js';
 import { SecretDecryptError, type SecretDecryptErrorCode } from './errors.js';
-import { failureOf, FORMAT_PREFIX, ID, isMysql, TABLE, type SecretRow } from './stored-secrets.js';
+import { failureOf, FORMAT_PREFIX, ID, TABLE, type SecretRow } from './stored-secrets.js';
 import type { Keyring } from './keyring.js';
 
 /** Rows read per query by checkSecrets. */
@@ -230,8 +231,7 @@ export async function applyRotation(
   const written: number[] = [];
   const conflicts: number[] = [];
   if (plans.length === 0) return { written, conflicts };
-  // MySQL compares text case-insensitively by default; ciphertexts must match byte for byte.
-  const same = isMysql(knex) ? `CAST(${column} AS BINARY) = ?` : `${column} = ?`;
+  const same = bytesEqual(knex, column);
   await knex.transaction(async (trx) => {
     for (const plan of plans) {
       const changed = await trx(TABLE)

@@ -3,6 +3,7 @@
 // (rotate.ts) live here too. Nothing here returns, logs or throws a plaintext, a ciphertext or a key.
 import type { Knex } from 'knex';
 import { SECRET_COLUMNS, secretAad, type SecretColumn } from '../db/account-rows.js';
+import { isMysql } from '../db/connection.js';
 import { KeyConfigError, SecretDecryptError, type SecretDecryptErrorCode } from './errors.js';
 import type { Keyring } from './keyring.js';
 
@@ -31,8 +32,6 @@ export interface StoredKeyUsage {
   /** Secrets per key id, encrypted ones only (values starting with "mm1:"), over every secret column. */
   byKey: KeyUse[];
 }
-
-export const isMysql = (knex: Knex): boolean => /mysql/i.test(String(knex.client.config.client));
 
 /** Secrets per key id, counted in SQL. Key ids compare byte for byte (MySQL's default collation would fold case). */
 export async function storedKeyUsage(knex: Knex): Promise<StoredKeyUsage> {

@@ -24,6 +24,7 @@ import {
   type EmailAccountRow,
   type ServiceAuthRow,
 } from './account-rows.js';
+import { bytesEqual } from './connection.js';
 import { history, lastChecks, pruneHistory, recordCheck, snapshot } from './check-store.js';
 
 const ACCOUNT = 'email_account';
@@ -264,10 +265,6 @@ export class KnexAccountRepository implements AccountRepository {
 
   async storeOAuthToken(serviceAuthId: number, update: OAuthTokenUpdate): Promise<boolean> {
     const aad = (column: 'password' | 'oauth_refresh_token') => secretAad(serviceAuthId, column);
-    // MySQL compares text case-insensitively by default; ciphertexts must match byte for byte.
-    const same = /mysql/i.test(String(this.knex.client.config.client))
-      ? (column: string) => `CAST(${column} AS BINARY) = ?`
-      : (column: string) => `${column} = ?`;
     // A conflict on an unchanged clear text means the ciphertext changed under us (`keys rotate`
     // re-encrypted the row): look again. A changed clear text means a newer token: keep it.
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -282,8 +279,8 @@ export class KnexAccountRepository implements AccountRepository {
       // One statement: the new access token, its expiry and the rotated refresh token land together or not at all.
       const changed = await this.knex(AUTH)
         .where('service_auth_id', serviceAuthId)
-        .whereRaw(same('password'), [row.password])
-        .whereRaw(same('oauth_refresh_token'), [row.oauth_refresh_token])
+        .whereRaw(bytesEqual(this.knex, 'password'), [row.password])
+        .whereRaw(bytesEqual(this.knex, 'oauth_refresh_token'), [row.oauth_refresh_token])
         .update({
           password: this.codec.encrypt(update.accessToken, aad('password')),
           oauth_access_expires_at: update.expiresAt?.getTime() ?? null,

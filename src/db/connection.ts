@@ -18,6 +18,19 @@ function knexLog(logger: Logger): Knex.Logger {
 
 export type Dialect = 'sqlite' | 'mysql';
 
+/** Whether `knex` talks to MySQL/MariaDB. */
+export function isMysql(knex: Knex): boolean {
+  return /mysql/i.test(String(knex.client.config.client));
+}
+
+/**
+ * `<expression> = ?`, compared byte for byte on both dialects: MySQL's default collation compares
+ * text case-insensitively, and ciphertexts must match exactly.
+ */
+export function bytesEqual(knex: Knex, expression: string): string {
+  return isMysql(knex) ? `CAST(${expression} AS BINARY) = ?` : `${expression} = ?`;
+}
+
 export interface Database {
   knex: Knex;
   dialect: Dialect;
