@@ -6,13 +6,8 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { describeIssues, type FieldIssue } from '../accounts/fields.js';
 import { safeErrorMessage, safeErrorStack } from '../logging/safe-error.js';
-
-export interface FieldIssue {
-  /** Dotted path: `incoming.port`, `query.limit`, `params.id`; `(body)` for the body as a whole. */
-  path: string;
-  message: string;
-}
 
 /** An error a route throws on purpose; its message is safe to show as is. */
 export class ApiError extends Error {
@@ -42,6 +37,7 @@ export const errorBodySchema = z
 
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
+/** How the native API names where a field is: `incoming.port`, `query.limit`, `params.id`. */
 const CONTEXT_PREFIX: Readonly<Record<string, string>> = {
   body: '',
   querystring: 'query.',
@@ -49,9 +45,17 @@ const CONTEXT_PREFIX: Readonly<Record<string, string>> = {
   headers: 'headers.',
 };
 
-function validationIssues(error: FastifyError): FieldIssue[] {
+/**
+ * A schema validation failure as one issue per field: the path is the field's, after the prefix
+ * `contextPrefix` gives the part of the request (body, querystring, ...); `(body)` (or
+ * `query.(querystring)`, ...) for that part as a whole.
+ */
+export function validationIssues(
+  error: FastifyError,
+  contextPrefix: Readonly<Record<string, string>>,
+): FieldIssue[] {
   const context = error.validationContext ?? 'body';
-  const prefix = CONTEXT_PREFIX[context] ?? '';
+  const prefix = contextPrefix[context] ?? '';
   return (error.validation ?? []).map((item) => {
     const path = item.instancePath.split('/').filter(Boolean).join('.');
     return {
@@ -75,8 +79,8 @@ export function toErrorBody(error: unknown, options: { bodyLimitBytes: number })
   if (error instanceof ApiError) return body(error.statusCode, error.message, error.issues);
   const fastifyError = error as Partial<FastifyError> | null;
   if (hasZodFastifySchemaValidationErrors(fastifyError)) {
-    const issues = validationIssues(fastifyError as FastifyError);
-    return body(400, issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
+    const issues = validationIssues(fastifyError as FastifyError, CONTEXT_PREFIX);
+    return body(400, describeIssues(issues), issues);
   }
   const status = fastifyError?.statusCode;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499) return null;

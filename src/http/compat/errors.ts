@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 import { describeIssues, type FieldIssue } from '../../accounts/fields.js';
 import { safeErrorMessage, safeErrorStack } from '../../logging/safe-error.js';
+import { validationIssues } from '../errors.js';
 
 export interface ClientError {
   status: number;
@@ -26,23 +27,13 @@ export class CompatInputError extends Error {
   }
 }
 
+/** How the vendor endpoints name where a field is: `path.dealerUUID`, `header.…`. */
 const CONTEXT_NAMES: Readonly<Record<string, string>> = {
   body: '',
   querystring: 'query.',
   params: 'path.',
   headers: 'header.',
 };
-
-function validationIssues(error: FastifyError): FieldIssue[] {
-  const prefix = CONTEXT_NAMES[error.validationContext ?? 'body'] ?? '';
-  return (error.validation ?? []).map((item) => {
-    const path = item.instancePath.split('/').filter(Boolean).join('.');
-    return {
-      path: path === '' ? `${prefix}(${error.validationContext ?? 'body'})` : `${prefix}${path}`,
-      message: item.message ?? 'is invalid',
-    };
-  });
-}
 
 function statusOf(error: unknown): number | undefined {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
@@ -59,7 +50,7 @@ export function toClientError(error: unknown, request: FastifyRequest): ClientEr
   if (error instanceof CompatInputError) return { status: 400, message: error.message, issues: error.issues };
   const fastifyError = error as FastifyError;
   if (hasZodFastifySchemaValidationErrors(fastifyError)) {
-    const issues = validationIssues(fastifyError);
+    const issues = validationIssues(fastifyError, CONTEXT_NAMES);
     return { status: 400, message: describeIssues(issues), issues };
   }
   const status = statusOf(error);
