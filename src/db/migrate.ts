@@ -28,8 +28,3 @@ export async function migrateToLatest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
   return applied;
 }
-
-export async function pendingMigrations(knex: Knex): Promise<string[]> {
-  const [, pending] = (await knex.migrate.list(migrationConfig)) as [unknown, { file: string }[] | string[]];
-  return pending.map((p) => (typeof p === 'string' ? p : p.file));
-}

@@ -35,9 +35,6 @@ const FAMILIES = {
 
 type Family = keyof typeof FAMILIES;
 
-/** Names of the families rendered here (for documentation and tests). */
-export const ACCOUNT_METRIC_NAMES: readonly string[] = Object.values(FAMILIES).map(([name]) => name);
-
 export function renderAccountSeries(accounts: AccountSeriesStore): string {
   const lines: Record<Family, string[]> = {
     status: [],
