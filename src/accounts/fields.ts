@@ -120,6 +120,18 @@ export function secretSchema(max: number = MAX_SECRET_LENGTH) {
     .refine((value) => !/[\0\r\n]/.test(value), { error: 'must not contain NUL or line breaks' });
 }
 
+/** The largest value of a signed INT column (ids, counts): 2³¹ − 1. */
+export const MAX_INT = 2_147_483_647;
+
+/** An id or count given as a JSON number: a whole number from 0 to MAX_INT. */
+export const nonNegativeIntSchema = z.number().int().min(0).max(MAX_INT);
+
+/** An account's e-mail address: one line that fits its column, shaped name@domain. */
+export const emailAddressSchema = lineSchema(MAX_NAME_LENGTH).refine(
+  (value) => /^[^\s@]+@[^\s@]+$/.test(value),
+  { error: 'must be an e-mail address (name@domain)' },
+);
+
 /** A CA certificate text (PEM) that fits its column: at most MAX_CA_PEM_BYTES bytes of UTF-8. */
 export const caPemTextSchema = z
   .string()

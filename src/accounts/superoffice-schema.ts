@@ -10,6 +10,7 @@ import {
   caPemTextSchema,
   canonicalKeys,
   defaultSecurityForPort,
+  emailAddressSchema,
   fieldIssues,
   hostSchema,
   isRecord,
@@ -17,6 +18,7 @@ import {
   MAX_CLIENT_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_SCOPE_LENGTH,
+  nonNegativeIntSchema,
   portNumberSchema,
   secretSchema,
   tokenUrlSchema,
@@ -88,8 +90,6 @@ const accountStatusSchema = z.union([z.number(), z.string()]).transform((value, 
   return status as AccountStatus;
 });
 
-const idSchema = z.number().int().min(0).max(2_147_483_647);
-
 /**
  * mailmon's extension: how an AuthType "OAuth" side refreshes its access token (the Password). Secrets
  * are write-only: responses show PASSWORD_MASK, and a masked or empty RefreshToken on an update keeps
@@ -109,7 +109,7 @@ export const oauthSettingsSchema = z.object({
  */
 export const serviceAuthSchema = z
   .object({
-    ServiceAuthId: idSchema.default(0),
+    ServiceAuthId: nonNegativeIntSchema.default(0),
     Server: hostSchema,
     Port: portNumberSchema,
     AuthType: authTypeSchema.default('password'),
@@ -139,15 +139,13 @@ export const serviceAuthSchema = z
 export const eMailAccountSchema = z
   .object({
     /** 0 creates a new account. */
-    EMailAccountId: idSchema.default(0),
-    EMailAddress: lineSchema(MAX_NAME_LENGTH).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
-      error: 'must be an e-mail address (name@domain)',
-    }),
-    AssociateId: idSchema.default(0),
+    EMailAccountId: nonNegativeIntSchema.default(0),
+    EMailAddress: emailAddressSchema,
+    AssociateId: nonNegativeIntSchema.default(0),
     IncomingCredentials: serviceAuthSchema.nullable().default(null),
     OutgoingCredentials: serviceAuthSchema.nullable().default(null),
     AccountStatus: accountStatusSchema.default(AccountStatus.Unknown),
-    ErrorCount: z.number().int().min(0).max(2_147_483_647).default(0),
+    ErrorCount: nonNegativeIntSchema.default(0),
     ErrorReason: z.string().max(4000).default(''),
   })
   .refine((account) => account.IncomingCredentials !== null || account.OutgoingCredentials !== null, {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
+import { MAX_INT } from '../../accounts/fields.js';
 import { ImportError, parseImport } from '../../accounts/import.js';
 import { AccountNotFoundError, type HistoryEntry, type SideCheck } from '../../accounts/repository.js';
 import { AccountInputError } from '../../accounts/superoffice-mapping.js';
@@ -9,7 +10,7 @@ import { accountJson, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
 
 export function parseId(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT) {
     throw new CliError(`account id must be a positive integer, got "${value}"`);
   }
   return Number(value);

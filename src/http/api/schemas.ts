@@ -8,11 +8,14 @@ import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
 import {
   caPemTextSchema,
+  emailAddressSchema,
   hostSchema,
   lineSchema,
   MAX_CLIENT_ID_LENGTH,
+  MAX_INT,
   MAX_NAME_LENGTH,
   MAX_SCOPE_LENGTH,
+  nonNegativeIntSchema,
   portNumberSchema,
   secretSchema,
   tokenUrlSchema,
@@ -22,8 +25,6 @@ import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 export const STATUS_NAMES = ['Unknown', 'Deleted', 'Failing', 'Failed', 'Ok'] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
 const statusSchema = z.enum(STATUS_NAMES);
-
-const MAX_ID = 2_147_483_647;
 
 /** A decimal integer in a path or query string, with one message naming what it must be. */
 function integerText(min: number, max: number, what: string) {
@@ -140,10 +141,8 @@ const SIDE_REQUIRED = { error: 'at least one of incoming and outgoing is require
 
 export const accountInputSchema = z
   .strictObject({
-    emailAddress: lineSchema(MAX_NAME_LENGTH).refine((value) => /^[^\s@]+@[^\s@]+$/.test(value), {
-      error: 'must be an e-mail address (name@domain)',
-    }),
-    associateId: z.number().int().min(0).max(MAX_ID).default(0),
+    emailAddress: emailAddressSchema,
+    associateId: nonNegativeIntSchema.default(0),
     incoming: credentialsInputSchema.nullable().default(null).meta({ description: 'IMAP' }),
     outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
   })
@@ -162,12 +161,12 @@ export const adHocTestSchema = z
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AdHocTestBody = z.output<typeof adHocTestSchema>;
 
-export const idParamsSchema = z.object({ id: integerText(1, MAX_ID, 'an account id') });
+export const idParamsSchema = z.object({ id: integerText(1, MAX_INT, 'an account id') });
 
 export const listQuerySchema = z.object({
   status: statusSchema.optional().meta({ description: 'Only accounts in this status' }),
   limit: integerText(1, 1000, 'a page size').optional(),
-  offset: integerText(0, MAX_ID, 'an offset').optional(),
+  offset: integerText(0, MAX_INT, 'an offset').optional(),
 });
 
 export const historyQuerySchema = z.object({ limit: integerText(1, 1000, 'a number of entries').optional() });
