@@ -1,3 +1,4 @@
+import { failureResult } from '../probes/context.js';
 import { ProbeError, toError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget } from '../probes/types.js';
 
@@ -7,7 +8,8 @@ export const WATCHDOG_GRACE_MS = 1000;
 /**
  * Runs a probe with a hard deadline. Probes enforce `timeoutMs` themselves; this watchdog is the
  * backstop that keeps one hung probe (a library bug, a swallowed abort) from stalling a sweep: it
- * aborts the probe's signal and answers deadline_exceeded.
+ * aborts the probe's signal and answers deadline_exceeded. Its failures are built like any failure
+ * outside a probe run (failureResult: formatted reason, secret scrubbed).
  */
 export async function runProbeWithDeadline(
   probe: Probe,
@@ -19,39 +21,30 @@ export async function runProbeWithDeadline(
   options.signal.addEventListener('abort', onOuterAbort, { once: true });
   if (options.signal.aborted) controller.abort(options.signal.reason);
   const started = performance.now();
+  const failure = (error: ProbeError): ProbeResult =>
+    failureResult(target, error, performance.now() - started);
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<ProbeResult>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error('check deadline exceeded'));
-      resolve(failure(target, 'deadline exceeded', started));
+      resolve(failure(new ProbeError('deadline_exceeded', 'connect', 'deadline exceeded')));
     }, options.timeoutMs + WATCHDOG_GRACE_MS);
   });
   try {
     const running = probe.run(target, { ...options, signal: controller.signal }).catch((thrown: unknown) => {
       // Probes should never throw; if one does, keep the error as the cause and classify it.
       const error = toError(thrown);
-      const result = failure(target, 'internal error', started);
-      return error instanceof ProbeError
-        ? { ...result, code: error.code, phase: error.phase, reason: error.message, cause: error }
-        : { ...result, code: 'internal_error' as const, cause: error };
+      return failure(
+        error instanceof ProbeError
+          ? error
+          : new ProbeError('internal_error', 'connect', 'the probe failed unexpectedly; see the log', {
+              cause: error,
+            }),
+      );
     });
     return await Promise.race([running, watchdog]);
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onOuterAbort);
   }
-}
-
-function failure(target: ProbeTarget, what: string, started: number): ProbeResult {
-  const side = target.protocol.toUpperCase();
-  return {
-    protocol: target.protocol,
-    ok: false,
-    code: 'deadline_exceeded',
-    phase: 'connect',
-    reason: `${side} check ${what} (${target.host}:${target.port})`,
-    durationMs: performance.now() - started,
-    phases: [],
-    transcript: [],
-  };
 }
