@@ -2,7 +2,7 @@
 // faults with the prefixes of SuperOffice's published examples.
 import { XMLBuilder } from 'fast-xml-parser';
 
-import { childrenNamed, parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
+import { parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
 
 export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
 const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -35,8 +35,6 @@ export interface SoapService {
 export interface SoapRequest {
   /** The single child of Body, e.g. TestSmtpServer. */
   operation: XmlElement;
-  applicationToken: string | null;
-  ticket: string | null;
 }
 
 function isMustUnderstand(block: XmlElement): boolean {
@@ -44,14 +42,10 @@ function isMustUnderstand(block: XmlElement): boolean {
   return value === 'true' || value === '1';
 }
 
-function firstText(element: XmlElement | undefined, local: string): string | null {
-  const child = element === undefined ? undefined : childrenNamed(element, local)[0];
-  return child === undefined ? null : child.text.trim();
-}
-
 /**
  * Reads a request envelope. SuperOffice's examples put ApplicationToken and Credentials directly
- * in the Envelope; standard clients put them in Header. Both are accepted.
+ * in the Envelope; standard clients put them in Header. Both are accepted; the Ticket is read
+ * before this, by the authentication hook (soapTicket in http/auth.ts).
  */
 export function readEnvelope(xml: string, service: SoapService): SoapRequest {
   let root: XmlElement;
@@ -73,10 +67,6 @@ export function readEnvelope(xml: string, service: SoapService): SoapRequest {
   if (bodies.length !== 1 || body === undefined || headers.length > 1) {
     throw new SoapFault('Sender', 'the Envelope must have one Body and at most one Header');
   }
-  const blocks = [
-    ...(headers[0]?.children ?? []),
-    ...root.children.filter((child) => child.ns === service.ns),
-  ];
   for (const block of headers[0]?.children ?? []) {
     const understood =
       (block.ns === service.ns && ['ApplicationToken', 'Credentials'].includes(block.local)) ||
@@ -89,13 +79,7 @@ export function readEnvelope(xml: string, service: SoapService): SoapRequest {
   if (operation === undefined || extra.length > 0) {
     throw new SoapFault('Sender', 'the Body must contain exactly one operation element');
   }
-  const ours = blocks.filter((block) => block.ns === service.ns);
-  const credentials = ours.find((block) => block.local === 'Credentials');
-  return {
-    operation,
-    applicationToken: ours.find((block) => block.local === 'ApplicationToken')?.text.trim() ?? null,
-    ticket: firstText(credentials, 'Ticket'),
-  };
+  return { operation };
 }
 
 const builder = new XMLBuilder({
