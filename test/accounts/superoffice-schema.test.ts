@@ -149,7 +149,7 @@ describe('scrubSecrets', () => {
     const secret = 'Hunter2-pass';
     const plain = Buffer.from(`\0user\0${secret}`).toString('base64');
     const text = `C: ${secret} ${Buffer.from(secret).toString('base64')} AUTH PLAIN ${plain}`;
-    expect(scrubSecrets(text, [{ username: 'user', secret }])).toBe(
+    expect(scrubSecrets(text, [secret])).toBe(
       `C: ${PASSWORD_MASK} ${PASSWORD_MASK} AUTH PLAIN ${PASSWORD_MASK}`,
     );
   });

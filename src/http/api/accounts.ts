@@ -18,7 +18,7 @@ import {
   listQuerySchema,
   type AccountInputBody,
 } from './schemas.js';
-import { Scrubber, accountDetailView, accountView, credentialsOf, historyView } from './views.js';
+import { Scrubber, accountDetailView, accountView, historyView, secretsOf } from './views.js';
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema };
 
@@ -99,7 +99,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       // Secrets are loaded only to scrub them from stored free text; the view masks every password.
       const account = await repo.getAccountWithSecrets(id);
       if (account === null) throw notFound(id);
-      return accountDetailView(account, await repo.lastChecks(id), new Scrubber(credentialsOf(account)));
+      return accountDetailView(account, await repo.lastChecks(id), new Scrubber(secretsOf(account)));
     },
   );
 
@@ -162,7 +162,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       const account = await repo.getAccountWithSecrets(id);
       if (account === null) throw notFound(id);
       const entries = await repo.history(id, { limit: request.query.limit ?? 100 });
-      return historyView(id, entries, new Scrubber(credentialsOf(account)));
+      return historyView(id, entries, new Scrubber(secretsOf(account)));
     },
   );
 };

@@ -9,7 +9,7 @@ import { notFound } from './accounts.js';
 import { toProbeTarget } from './credentials.js';
 import { refreshStatusCounts, type ApiDeps } from './deps.js';
 import { accountTestResultSchema, adHocResultSchema, adHocTestSchema, idParamsSchema } from './schemas.js';
-import { Scrubber, accountView, credentialsOf, sideResultView } from './views.js';
+import { Scrubber, accountView, secretsOf, sideResultView } from './views.js';
 
 export const ACCOUNT_TEST_ROUTE = '/api/v1/accounts/:id/test';
 export const AD_HOC_TEST_ROUTE = '/api/v1/test';
@@ -56,7 +56,7 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       await refreshStatusCounts(deps);
       const account = await deps.repo.getAccountWithSecrets(id);
       if (account === null) throw notFound(id);
-      const scrub = new Scrubber(credentialsOf(account));
+      const scrub = new Scrubber(secretsOf(account));
       return {
         accountId: id,
         ok: report.outcome.ok,
@@ -84,7 +84,7 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       if (outgoing) targets.push(toProbeTarget('smtp', outgoing, emailAddress));
       const results = await deps.checker.probeTargets(targets, deps.signal);
       if (deps.signal.aborted) throw shuttingDown();
-      const scrub = new Scrubber(targets.map((t) => ({ username: t.username, secret: t.secret })));
+      const scrub = new Scrubber(targets.map((t) => t.secret));
       return {
         ok: results.every((r) => r.ok),
         sides: results.map((result) => sideResultView(result, scrub)),

@@ -4,7 +4,7 @@
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
 import type { ProbeResult, TranscriptLine } from '../../probes/types.js';
-import { credentialScrubber, type Credential } from '../compat/redact.js';
+import { credentialScrubber } from '../compat/redact.js';
 import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 import {
   statusName,
@@ -20,8 +20,8 @@ import type { z } from 'zod';
 export class Scrubber {
   private readonly scrub: (text: string) => string;
 
-  constructor(credentials: readonly Credential[]) {
-    this.scrub = credentialScrubber(credentials);
+  constructor(secrets: readonly string[]) {
+    this.scrub = credentialScrubber(secrets);
   }
 
   text(value: string): string {
@@ -151,14 +151,10 @@ export function historyView(
 }
 
 /** The secrets of an account read with secrets (passwords, OAuth2 secrets), for scrubbing what its checks report. */
-export function credentialsOf(account: EmailAccount | null): Credential[] {
+export function secretsOf(account: EmailAccount | null): string[] {
   if (account === null) return [];
   return [account.incoming, account.outgoing]
     .filter((auth): auth is ServiceAuth => auth !== null)
-    .flatMap((auth) => [
-      { username: auth.username, secret: auth.password },
-      { username: auth.oauth?.clientId ?? '', secret: auth.oauth?.refreshToken ?? '' },
-      { username: auth.oauth?.clientId ?? '', secret: auth.oauth?.clientSecret ?? '' },
-    ])
-    .filter((credential) => credential.secret !== '');
+    .flatMap((auth) => [auth.password, auth.oauth?.refreshToken ?? '', auth.oauth?.clientSecret ?? ''])
+    .filter((secret) => secret !== '');
 }

@@ -11,7 +11,6 @@ import {
   portStringSchema,
   secretSchema,
 } from '../../accounts/fields.js';
-import type { Credential } from './redact.js';
 
 /** Most entries one request may carry; each becomes up to two probes. */
 export const DEALER_MAX_BATCH = 50;
@@ -84,7 +83,7 @@ export interface EntryPlan {
   targets: ProbeTarget[];
   warnings: DealerWarning[];
   /** Every secret of this entry, for scrubbing what goes back. */
-  credentials: Credential[];
+  secrets: string[];
 }
 
 interface SideFields {
@@ -177,9 +176,5 @@ export function planEntry(entry: DealerEntry): EntryPlan {
   const secrets = [entry.smtpPassword, entry.imapPassword, entry.password].filter(
     (s): s is string => s !== undefined,
   );
-  const usernames = [...new Set(targets.map((target) => target.username))];
-  const credentials = secrets.flatMap((s) =>
-    (usernames.length > 0 ? usernames : ['']).map((username) => ({ username, secret: s })),
-  );
-  return { targets, warnings, credentials };
+  return { targets, warnings, secrets };
 }

@@ -73,7 +73,7 @@ function mask(value: string | undefined): string | null {
 }
 
 function entryResponse(entry: DealerEntry, plan: EntryPlan, results: ProbeResult[]): EntryResponse {
-  const scrub = credentialScrubber(plan.credentials);
+  const scrub = credentialScrubber(plan.secrets);
   const errors = results
     .filter((result) => !result.ok)
     .map((result) => ({

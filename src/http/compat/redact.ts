@@ -4,11 +4,6 @@
 import type { ProbeResult } from '../../probes/types.js';
 import { createSecretScrubber } from '../../security/redact.js';
 
-export interface Credential {
-  username: string;
-  secret: string;
-}
-
 /**
  * Secrets shorter than this are not scrubbed as substrings: masking every "a" in a transcript would
  * destroy it while hiding nothing (a 1-2 character password is guessable anyway).
@@ -16,18 +11,17 @@ export interface Credential {
 const MIN_SCRUB_LENGTH = 3;
 
 /**
- * Replaces every occurrence of each credential's secret (clear, URL/JSON-encoded, and inside any
- * base64 run such as AUTH LOGIN/PLAIN or XOAUTH2) with the mask: the shared scrubber, with the
- * short-secret guard above.
+ * Replaces every occurrence of each secret (clear, URL/JSON-encoded, and inside any base64 run such
+ * as AUTH LOGIN/PLAIN or XOAUTH2, whatever the user name in it) with the mask: the shared scrubber,
+ * with the short-secret guard above.
  */
-export function scrubSecrets(text: string, credentials: readonly Credential[]): string {
-  return credentialScrubber(credentials)(text);
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  return credentialScrubber(secrets)(text);
 }
 
-/** scrubSecrets for many texts with the same credentials: the secrets' forms are worked out once. */
-export function credentialScrubber(credentials: readonly Credential[]): (text: string) => string {
-  const secrets = credentials.map((c) => c.secret).filter((secret) => secret.length >= MIN_SCRUB_LENGTH);
-  return createSecretScrubber(secrets);
+/** scrubSecrets for many texts with the same secrets: the secrets' forms are worked out once. */
+export function credentialScrubber(secrets: readonly string[]): (text: string) => string {
+  return createSecretScrubber(secrets.filter((secret) => secret.length >= MIN_SCRUB_LENGTH));
 }
 
 /** The failure sentence of a probe result, for ErrorMessage/error fields; '' when it succeeded. */

@@ -67,9 +67,6 @@ export async function runTestSmtpServer(
   const [result] = await deps.testTargets([target]);
   if (result === undefined) throw new Error('testTargets returned no result for the SMTP target');
   // Both the URI's password and a stored one may have reached the server: scrub either.
-  const credentials = [
-    { username, secret },
-    { username, secret: request.SmtpUri.password },
-  ];
-  return { Success: result.ok, ErrorMessage: scrubSecrets(failureText(result), credentials) };
+  const secrets = [secret, request.SmtpUri.password];
+  return { Success: result.ok, ErrorMessage: scrubSecrets(failureText(result), secrets) };
 }
