@@ -1,15 +1,10 @@
+import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
 import { hashToken } from '../../http/auth.js';
 import { CliError, type CliIo } from '../context.js';
 
 /** Tokens shorter than this are refused: they could be guessed through the API. */
 const MIN_TOKEN_LENGTH = 16;
-
-async function readAll(stream: NodeJS.ReadStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 export function registerTokensCommand(program: Command, io: CliIo): void {
   const tokens = program.command('tokens').description('API tokens');
@@ -21,7 +16,7 @@ export function registerTokensCommand(program: Command, io: CliIo): void {
     )
     .action(async () => {
       // The token comes from stdin, never argv: arguments show up in `ps` and shell history.
-      const token = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+      const token = (await text(io.stdin)).replace(/\r?\n$/, '');
       if (/[\r\n]/.test(token)) throw new CliError('give exactly one token on stdin (one line)');
       if (token.trim() !== token) throw new CliError('the token must not start or end with whitespace');
       if (token.length < MIN_TOKEN_LENGTH) {
