@@ -5,9 +5,16 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { SECRET_COLUMNS, secretAad, type SecretColumn } from '../db/account-rows.js';
-import { bytesEqual, isMysql } from '../db/connection.js';
+import {
+  compareAndSetSecrets,
+  countNotUnderKey,
+  readSecretPage,
+  readSecretsById,
+  type RotationPlan,
+  type SecretRow,
+} from '../db/secret-store.js';
 import { SecretDecryptError, type SecretDecryptErrorCode } from './errors.js';
-import { failureOf, FORMAT_PREFIX, ID, TABLE, type SecretRow } from './stored-secrets.js';
+import { failureOf } from './stored-secrets.js';
 import type { Keyring } from './keyring.js';
 
 /** Rows read per query by checkSecrets. */
@@ -54,7 +61,7 @@ export async function checkSecrets(knex: Knex, keyring: Keyring): Promise<CheckS
   const summary: CheckSummary = { total: 0, ok: 0, byKey: [], needRotation: 0, failures: [] };
   for (const column of SECRET_COLUMNS) {
     for (let cursor = 0; ;) {
-      const page = await readRows(knex, cursor, CHECK_PAGE, false, column);
+      const page = await readSecretPage(knex, cursor, CHECK_PAGE, false, column);
       if (page.length === 0) break;
       cursor = page[page.length - 1]!.id;
       for (const row of page) {
@@ -115,12 +122,7 @@ export interface RotateSummary {
   remaining: number;
 }
 
-/** One row's re-encryption: write `to` if the row still holds `from`. */
-export interface RotationPlan {
-  id: number;
-  from: string;
-  to: string;
-}
+export type { RotationPlan } from '../db/secret-store.js';
 
 /**
  * Re-encrypts every secret that is not under the active key, `batchSize` rows per short
@@ -155,7 +157,7 @@ export async function rotateSecrets(
         summary.aborted = true;
         break;
       }
-      const rows = await readRows(knex, cursor, batchSize, keyring.activeKeyId, column);
+      const rows = await readSecretPage(knex, cursor, batchSize, keyring.activeKeyId, column);
       if (rows.length === 0) break;
       cursor = rows[rows.length - 1]!.id;
       await rotateBatch(knex, keyring, rows, summary, column);
@@ -183,11 +185,7 @@ async function rotateBatch(
     summary.rotated += written.length;
     if (conflicts.length === 0) return;
     // Re-read what changed under us: rows now under the active key (or emptied) are done; the rest are retried.
-    const fresh = (await knex(TABLE)
-      .select({ id: ID, password: column })
-      .whereIn(ID, conflicts)
-      .whereNotNull(column)
-      .orderBy(ID)) as SecretRow[];
+    const fresh = await readSecretsById(knex, conflicts, column);
     current = fresh.filter((row) => needsRotation(row, keyring));
     const gone = conflicts.length - fresh.length;
     summary.changedConcurrently += fresh.length - current.length + gone;
@@ -218,69 +216,19 @@ export function planRotation(
   return { plans, failures };
 }
 
-/**
- * Writes `plans` in one transaction, each row only if it still holds the ciphertext it was planned
- * from. The first statement is a write, so SQLite takes its write lock at once (waiting out
- * busy_timeout) instead of failing to upgrade a read snapshot.
- */
-export async function applyRotation(
+/** Writes `plans` in one transaction, each row only if it still holds the ciphertext it was planned from. */
+export function applyRotation(
   knex: Knex,
   plans: readonly RotationPlan[],
   column: SecretColumn = 'password',
 ): Promise<{ written: number[]; conflicts: number[] }> {
-  const written: number[] = [];
-  const conflicts: number[] = [];
-  if (plans.length === 0) return { written, conflicts };
-  const same = bytesEqual(knex, column);
-  await knex.transaction(async (trx) => {
-    for (const plan of plans) {
-      const changed = await trx(TABLE)
-        .where(ID, plan.id)
-        .whereRaw(same, [plan.from])
-        .update({ [column]: plan.to });
-      (changed === 1 ? written : conflicts).push(plan.id);
-    }
-  });
-  return { written, conflicts };
-}
-
-/**
- * Rows after `cursor` in id order holding a value in `column` (NULL = no such secret); with
- * `notUnder`, only values that do not start with "mm1:<notUnder>:".
- */
-async function readRows(
-  knex: Knex,
-  cursor: number,
-  limit: number,
-  notUnder: string | false,
-  column: SecretColumn,
-): Promise<SecretRow[]> {
-  const query = knex(TABLE)
-    .select({ id: ID, password: column })
-    .where(ID, '>', cursor)
-    .whereNotNull(column)
-    .orderBy(ID)
-    .limit(limit);
-  if (notUnder !== false) notUnderKey(knex, query, notUnder, column);
-  return (await query) as SecretRow[];
+  return compareAndSetSecrets(knex, plans, column);
 }
 
 async function countAllPending(knex: Knex, keyring: Keyring): Promise<number> {
   let pending = 0;
-  for (const column of SECRET_COLUMNS) {
-    const query = knex(TABLE).count({ n: '*' }).whereNotNull(column);
-    notUnderKey(knex, query, keyring.activeKeyId, column);
-    const [row] = (await query) as { n: number | string }[];
-    pending += Number(row?.n ?? 0);
-  }
+  for (const column of SECRET_COLUMNS) pending += await countNotUnderKey(knex, keyring.activeKeyId, column);
   return pending;
-}
-
-function notUnderKey(knex: Knex, query: Knex.QueryBuilder, keyId: string, column: SecretColumn): void {
-  const prefix = `${FORMAT_PREFIX}${keyId}:`;
-  // Byte-exact: SQLite's <> is; MySQL's default collation would treat key "K1" as "k1".
-  const sql = isMysql(knex) ? `CAST(substr(${column}, 1, ?) AS BINARY) <> ?` : `substr(${column}, 1, ?) <> ?`;
-  query.whereRaw(sql, [prefix.length, prefix]);
 }
 
 function needsRotation(row: SecretRow, keyring: Keyring): boolean {

@@ -3,19 +3,11 @@
 // (rotate.ts) live here too. Nothing here returns, logs or throws a plaintext, a ciphertext or a key.
 import type { Knex } from 'knex';
 import { SECRET_COLUMNS, secretAad, type SecretColumn } from '../db/account-rows.js';
-import { isMysql } from '../db/connection.js';
+import { countByKeyId, countSecretRows, readSecret, type SecretRow } from '../db/secret-store.js';
 import { KeyConfigError, SecretDecryptError, type SecretDecryptErrorCode } from './errors.js';
 import type { Keyring } from './keyring.js';
 
-export const TABLE = 'service_auth';
-export const ID = 'service_auth_id';
-export const FORMAT_PREFIX = 'mm1:';
-
-/** One stored secret: `password` holds the value of the column being worked on (default password). */
-export interface SecretRow {
-  id: number;
-  password: string;
-}
+export type { SecretRow } from '../db/secret-store.js';
 
 export interface KeyUse {
   keyId: string;
@@ -33,46 +25,22 @@ export interface StoredKeyUsage {
   byKey: KeyUse[];
 }
 
-/** Secrets per key id, counted in SQL. Key ids compare byte for byte (MySQL's default collation would fold case). */
+/** Secrets per key id, counted in SQL (db/secret-store.ts). Key ids compare byte for byte. */
 export async function storedKeyUsage(knex: Knex): Promise<StoredKeyUsage> {
-  const keyIdExpr = (column: SecretColumn) =>
-    isMysql(knex)
-      ? `CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(${column}, ':', 2), ':', -1) AS BINARY)`
-      : `substr(${column}, 5, instr(substr(${column}, 5), ':') - 1)`;
-  const perColumn = SECRET_COLUMNS.map(
-    (column) =>
-      knex(TABLE)
-        .select(knex.raw(`${keyIdExpr(column)} as key_id`))
-        .count({ n: '*' })
-        .min({ sample: ID })
-        .whereRaw(`substr(${column}, 1, 4) = ?`, [FORMAT_PREFIX])
-        .groupByRaw(keyIdExpr(column)) as Promise<
-        { key_id: string | Buffer; n: number | string; sample: number }[]
-      >,
-  );
-  const [[total], ...groups] = await Promise.all([
-    knex(TABLE).count({ n: '*' }) as Promise<{ n: number | string }[]>,
-    ...perColumn,
+  const [total, ...groups] = await Promise.all([
+    countSecretRows(knex),
+    ...SECRET_COLUMNS.map((column) => countByKeyId(knex, column)),
   ]);
   const uses = new Map<string, KeyUse>();
   groups.forEach((rows, i) => {
     for (const g of rows) {
-      const keyId = String(g.key_id);
-      const use = uses.get(keyId);
-      if (use === undefined) {
-        uses.set(keyId, {
-          keyId,
-          rows: Number(g.n),
-          sampleId: Number(g.sample),
-          sampleColumn: SECRET_COLUMNS[i]!,
-        });
-      } else {
-        use.rows += Number(g.n);
-      }
+      const use = uses.get(g.keyId);
+      if (use === undefined) uses.set(g.keyId, { ...g, sampleColumn: SECRET_COLUMNS[i]! });
+      else use.rows += g.rows;
     }
   });
   const byKey = [...uses.values()].sort((a, b) => b.rows - a.rows || a.keyId.localeCompare(b.keyId));
-  return { rows: Number(total?.n ?? 0), byKey };
+  return { rows: total, byKey };
 }
 
 /**
@@ -103,12 +71,9 @@ export async function assertKeyringCoversStored(
   const missing: KeyUse[] = [];
   for (const use of usage.byKey) {
     if (use.keyId === keyring.activeKeyId) continue;
-    const row = await knex(TABLE)
-      .select({ id: ID, password: use.sampleColumn })
-      .where(ID, use.sampleId)
-      .first();
-    if (row?.password == null) continue; // deleted or changed since it was counted
-    if (failureOf(row as SecretRow, keyring, use.sampleColumn) === 'unknown_key') missing.push(use);
+    const row = await readSecret(knex, use.sampleId, use.sampleColumn);
+    if (row === null) continue; // deleted or changed since it was counted
+    if (failureOf(row, keyring, use.sampleColumn) === 'unknown_key') missing.push(use);
   }
   if (missing.length === 0) return;
   const rows = missing.reduce((sum, k) => sum + k.rows, 0);
