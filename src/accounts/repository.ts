@@ -121,7 +121,7 @@ export interface AccountRepository {
   /** All non-deleted account ids. */
   listActiveAccountIds(): Promise<number[]>;
   /**
-   * Applies a check's outcome atomically (ErrorCount incremented in SQL), writes history and the
+   * Applies a check's outcome atomically (nextStatus under the row lock), writes history and the
    * last result per side. Returns null when the account was deleted or removed meanwhile.
    */
   recordCheck(id: number, record: CheckRecord, failedThreshold: number): Promise<RecordedCheck | null>;

@@ -33,9 +33,9 @@ export function combineResults(results: readonly ProbeResult[]): CheckOutcome {
 }
 
 /**
- * The status rules, as a pure function. The repository applies the same rule in SQL
- * (error_count = error_count + 1, status from the incremented count) so that concurrent writers
- * never lose an increment; the table tests of this function pin down what that SQL must do.
+ * The status rules, as a pure function: the only place they are written. The repository applies it
+ * inside the result's transaction, after taking the account row's write lock, so concurrent writers
+ * never lose an increment (see db/check-store.ts).
  */
 export function nextStatus(
   previous: StatusState,

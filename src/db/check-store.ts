@@ -1,4 +1,4 @@
-// Check results: applying an outcome to the account's status (atomically, in SQL), the history
+// Check results: applying an outcome to the account's status (nextStatus, under the row lock), the history
 // table and the last result per side. Split from account-store.ts, which owns accounts and secrets.
 import type { Knex } from 'knex';
 import type {
@@ -8,7 +8,7 @@ import type {
   RecordedCheck,
   SideCheck,
 } from '../accounts/repository.js';
-import type { StatusState } from '../accounts/status.js';
+import { nextStatus, type StatusState } from '../accounts/status.js';
 import { AccountStatus } from '../accounts/types.js';
 import { LIMITS } from '../config/schema.js';
 import { toSideCheck, type EmailAccountRow, type LastCheckRow } from './account-rows.js';
@@ -16,7 +16,7 @@ import { toSideCheck, type EmailAccountRow, type LastCheckRow } from './account-
 const ACCOUNT = 'email_account';
 
 /**
- * Applies a check's outcome atomically (ErrorCount incremented in SQL), writes history and the last
+ * Applies a check's outcome atomically (nextStatus under the row's write lock), writes history and the last
  * result per side. Null (nothing written) when the account was deleted or removed meanwhile, or
  * saved since `record.loadedUpdated`: that result tested credentials that are no longer stored, and
  * the save has made the account due for a check of the new ones.
@@ -37,36 +37,24 @@ export async function recordCheck(
       .whereNot('account_status', AccountStatus.Deleted)
       .update({ updated: at });
     if (touched === 0) return null;
+    // Read-modify-write is safe here: the touch above holds the row's write lock until commit (a
+    // locking read on MySQL, so the read sees the newest committed count), so no writer can come in
+    // between; the one status rule (nextStatus) stays a pure, table-tested function.
     const before = await readState(trx, id);
-    const common = { last_check_at: at, next_due_at: record.nextDueAt.getTime(), updated: at };
-    if (record.outcome.ok) {
-      await trx(ACCOUNT)
-        .where('email_account_id', id)
-        .update({
-          ...common,
-          account_status: AccountStatus.Ok,
-          error_count: 0,
-          error_reason: '',
-          last_success_at: at,
-        });
-    } else {
-      // account_status is assigned BEFORE error_count: MySQL evaluates SET left to right with the
-      // new values, SQLite with the old ones; in this order both compute it from the old count.
-      await trx(ACCOUNT)
-        .where('email_account_id', id)
-        .update({
-          account_status: trx.raw('CASE WHEN error_count + 1 >= ? THEN ? ELSE ? END', [
-            failedThreshold,
-            AccountStatus.Failed,
-            AccountStatus.Failing,
-          ]),
-          error_count: trx.raw('error_count + 1'),
-          error_reason: record.outcome.reason ?? 'check failed',
-          ...common,
-        });
-    }
+    const after = nextStatus(before, record.outcome, failedThreshold);
+    await trx(ACCOUNT)
+      .where('email_account_id', id)
+      .update({
+        account_status: after.status,
+        error_count: after.errorCount,
+        error_reason: after.errorReason,
+        last_check_at: at,
+        next_due_at: record.nextDueAt.getTime(),
+        updated: at,
+        ...(record.outcome.ok ? { last_success_at: at } : {}),
+      });
     await writeSides(trx, id, record);
-    return { before, after: await readState(trx, id) };
+    return { before, after };
   });
 }
 
@@ -202,7 +190,10 @@ export async function pruneHistory(knex: Knex, olderThan: Date): Promise<number>
 }
 
 async function readState(trx: Knex.Transaction, id: number): Promise<StatusState> {
-  const row = (await trx<EmailAccountRow>(ACCOUNT).where('email_account_id', id).first()) as EmailAccountRow;
+  const row = (await trx<EmailAccountRow>(ACCOUNT)
+    .where('email_account_id', id)
+    .forUpdate()
+    .first()) as EmailAccountRow;
   return {
     status: row.account_status as AccountStatus,
     errorCount: row.error_count,
