@@ -4,6 +4,7 @@
 import type { AccountRepository } from '../accounts/repository.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from '../accounts/types.js';
 import type { Logger } from '../logging/logger.js';
+import { startDeadline } from '../probes/deadline.js';
 import { ProbeError, toError, type FailureCode } from '../probes/errors.js';
 import { refreshAccessToken, type OAuth2Deps } from '../probes/oauth2.js';
 import type { Protocol } from '../probes/types.js';
@@ -85,11 +86,7 @@ export async function refreshSideToken(
     throw new ProbeError('config_invalid', 'auth', 'no OAuth2 refresh settings are stored for this side');
   }
   const { oauth } = auth;
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(request.signal.reason);
-  request.signal.addEventListener('abort', onAbort, { once: true });
-  if (request.signal.aborted) controller.abort(request.signal.reason);
-  const timer = setTimeout(() => controller.abort(new Error('token refresh deadline')), request.timeoutMs);
+  const deadline = startDeadline(request.timeoutMs, request.signal, () => performance.now());
   let token;
   try {
     token = await refreshAccessToken(
@@ -100,7 +97,7 @@ export async function refreshSideToken(
         ...(oauth.clientSecret ? { clientSecret: oauth.clientSecret } : {}),
         ...(oauth.scope ? { scope: oauth.scope } : {}),
       },
-      controller.signal,
+      deadline.signal,
       { now: deps.clock, ...deps.oauth2 },
     );
   } catch (thrown) {
@@ -111,8 +108,7 @@ export async function refreshSideToken(
           cause: error,
         });
   } finally {
-    clearTimeout(timer);
-    request.signal.removeEventListener('abort', onAbort);
+    deadline.dispose();
   }
 
   const expiresAt = token.expiresAt ?? null;

@@ -1,4 +1,5 @@
 import { failureResult } from '../probes/context.js';
+import { startDeadline } from '../probes/deadline.js';
 import { ProbeError, toError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget } from '../probes/types.js';
 
@@ -16,22 +17,24 @@ export async function runProbeWithDeadline(
   target: ProbeTarget,
   options: ProbeOptions,
 ): Promise<ProbeResult> {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(options.signal.reason);
-  options.signal.addEventListener('abort', onOuterAbort, { once: true });
-  if (options.signal.aborted) controller.abort(options.signal.reason);
   const started = performance.now();
+  const deadline = startDeadline(options.timeoutMs + WATCHDOG_GRACE_MS, options.signal, () =>
+    performance.now(),
+  );
   const failure = (error: ProbeError): ProbeResult =>
     failureResult(target, error, performance.now() - started);
-  let timer: NodeJS.Timeout | undefined;
+  let backstop: NodeJS.Timeout | undefined;
   const watchdog = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error('check deadline exceeded'));
-      resolve(failure(new ProbeError('deadline_exceeded', 'connect', 'deadline exceeded')));
-    }, options.timeoutMs + WATCHDOG_GRACE_MS);
+    const give = () => resolve(failure(new ProbeError('deadline_exceeded', 'connect', 'deadline exceeded')));
+    deadline.onEnd(() => {
+      // The caller's abort reaches the probe through the deadline's signal and the probe winds down
+      // on its own; should it hang anyway, the watchdog still answers at the original deadline.
+      if (deadline.ended() === 'timeout') give();
+      else backstop = setTimeout(give, deadline.remaining());
+    });
   });
   try {
-    const running = probe.run(target, { ...options, signal: controller.signal }).catch((thrown: unknown) => {
+    const running = probe.run(target, { ...options, signal: deadline.signal }).catch((thrown: unknown) => {
       // Probes should never throw; if one does, keep the error as the cause and classify it.
       const error = toError(thrown);
       return failure(
@@ -44,7 +47,7 @@ export async function runProbeWithDeadline(
     });
     return await Promise.race([running, watchdog]);
   } finally {
-    clearTimeout(timer);
-    options.signal.removeEventListener('abort', onOuterAbort);
+    clearTimeout(backstop);
+    deadline.dispose();
   }
 }

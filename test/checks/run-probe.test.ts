@@ -46,6 +46,22 @@ describe('runProbeWithDeadline', () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it("the caller's abort reaches the probe at once; a probe that hangs anyway still ends at the deadline", async () => {
+    let seen: AbortSignal | undefined;
+    const hung = probe((_t, options) => {
+      seen = options.signal;
+      return new Promise(() => undefined);
+    });
+    const caller = new AbortController();
+    const t0 = performance.now();
+    const running = runProbeWithDeadline(hung, target, { signal: caller.signal, timeoutMs: 50 });
+    caller.abort(new Error('shutdown'));
+    expect(seen?.aborted).toBe(true);
+    const result = await running;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(50 + WATCHDOG_GRACE_MS - 5);
+    expect(result).toMatchObject({ ok: false, code: 'deadline_exceeded' });
+  });
+
   it('a probe that throws a ProbeError: its code and phase, the reason formatted and scrubbed', async () => {
     const throwing = probe(() =>
       Promise.reject(new ProbeError('auth_rejected', 'auth', `server said ${SECRET} is wrong`)),
