@@ -116,6 +116,8 @@ export interface AccountRepository {
   }>;
   /** Sets AccountStatus Deleted; returns false when there is no such account. */
   markDeleted(id: number): Promise<boolean>;
+  /** markDeleted, answering the status the deletion replaced (null: no such account). */
+  markDeletedFrom(id: number): Promise<AccountStatus | null>;
   /** Non-deleted accounts whose next check is due at `now`, oldest due first. */
   listDueAccountIds(now: Date, limit?: number): Promise<number[]>;
   /** All non-deleted account ids. */

@@ -1,13 +1,13 @@
 import type { AccountRepository, RecordedCheck } from '../accounts/repository.js';
-import { combineResults, transitionOf, type CheckOutcome } from '../accounts/status.js';
+import { combineResults, type CheckOutcome } from '../accounts/status.js';
 import { AccountStatus, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
 import type { Logger } from '../logging/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { failureResult } from '../probes/context.js';
 import type { FailureCode, ProbeError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
 import { runProbeWithDeadline } from './run-probe.js';
+import { CheckObserver, type ObservedMetrics } from './check-observer.js';
 import { withExtraCa } from './extra-ca.js';
 import type { HostLimiter } from './host-limiter.js';
 
@@ -27,8 +27,10 @@ export interface CheckerDeps {
   repo: AccountRepository;
   probes: Record<Protocol, Probe>;
   hostLimiter: HostLimiter;
-  metrics: Metrics;
+  metrics: ObservedMetrics;
   logger: Logger;
+  /** Default: one on `metrics` and `logger`. */
+  observer?: CheckObserver;
   config: CheckerConfig;
   /** The egress policy's resolver; every probe connects only to addresses it returns. */
   resolve?: ProbeOptions['resolve'];
@@ -47,16 +49,19 @@ export interface CheckReport {
 
 /**
  * Checks one stored account: runs its IMAP and SMTP probes side by side, applies the status rules
- * in the database, updates metrics and logs state changes. Scheduled sweeps, the CLI and the HTTP
+ * in the database and hands the recorded transition to its observer (metrics, state-change log). Scheduled sweeps, the CLI and the HTTP
  * API all go through here, so an on-demand test updates the account exactly as a scheduled one.
  */
 export class AccountChecker {
   // Concurrent requests for one account share one check instead of stampeding the mail server.
   private readonly inFlight = new Map<number, Promise<CheckReport | null>>();
   private readonly clock: () => Date;
+  /** Where every recorded check's transition goes (metrics, the state-change log). */
+  readonly observer: CheckObserver;
 
   constructor(private readonly deps: CheckerDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.observer = deps.observer ?? new CheckObserver(deps.metrics, deps.logger);
   }
 
   /** Null when the account does not exist or is Deleted. `dueFrom` anchors the next due time. */
@@ -72,6 +77,7 @@ export class AccountChecker {
     id: number,
     options: { signal: AbortSignal; dueFrom?: Date },
   ): Promise<CheckReport | null> {
+    const epoch = this.observer.epoch();
     const account = await this.deps.repo.getAccountWithSecrets(id);
     if (account === null || account.accountStatus === AccountStatus.Deleted) return null;
     const results = await this.probeAccount(account, options.signal);
@@ -95,7 +101,7 @@ export class AccountChecker {
       { checkedAt, outcome, sides, nextDueAt, loadedUpdated: account.updated },
       this.deps.config.failedThreshold,
     );
-    if (recorded !== null) this.observe(account, results, recorded, checkedAt);
+    if (recorded !== null) this.observer.checked(account, results, recorded, checkedAt, epoch);
     return { accountId: id, results, outcome, recorded };
   }
 
@@ -171,33 +177,6 @@ export class AccountChecker {
         resolve: this.deps.resolve,
       }),
     );
-  }
-
-  private observe(account: EmailAccount, results: ProbeResult[], recorded: RecordedCheck, at: Date): void {
-    const { metrics, logger } = this.deps;
-    for (const r of results) {
-      const auth = r.protocol === 'imap' ? account.incoming : account.outgoing;
-      metrics.recordCheck(account.emailAccountId, r, at, { host: auth?.server ?? '', port: auth?.port ?? 0 });
-    }
-    // The sides checked are the sides the account has: a removed side's series go.
-    metrics.retainSides(
-      account.emailAccountId,
-      results.map((r) => r.protocol),
-    );
-    // recordCheck has updated each side; only the status and count come from the database write.
-    metrics.setAccountStatus(account.emailAccountId, recorded.after.status, recorded.after.errorCount);
-    const transition = transitionOf(recorded.before.status, recorded.after.status);
-    if (transition !== null) {
-      logger.info(
-        {
-          accountId: account.emailAccountId,
-          transition,
-          errorCount: recorded.after.errorCount,
-          reason: recorded.after.errorReason || undefined,
-        },
-        `account ${account.emailAccountId} ${transition}`,
-      );
-    }
   }
 }
 

@@ -30,3 +30,14 @@ export async function restoreMetrics(repo: AccountRepository, metrics: Metrics):
   metrics.setStatusCounts(await repo.statusCounts());
   return snapshot.length;
 }
+
+/**
+ * Brings the metrics in line with changes other processes made (the CLI, another daemon's API):
+ * accounts per status counted in the database, and the series of accounts deleted elsewhere, which
+ * this process would never check again, removed. Checks of this process need none of this: the
+ * CheckObserver moves their counts as they are recorded.
+ */
+export async function reconcileMetrics(repo: AccountRepository, metrics: Metrics): Promise<void> {
+  metrics.setStatusCounts(await repo.statusCounts());
+  metrics.retainAccounts(await repo.listActiveAccountIds());
+}

@@ -188,11 +188,25 @@ export class KnexAccountRepository implements AccountRepository {
   }
 
   async markDeleted(id: number): Promise<boolean> {
+    return (await this.markDeletedFrom(id)) !== null;
+  }
+
+  async markDeletedFrom(id: number): Promise<AccountStatus | null> {
     const now = this.clock().getTime();
-    const changed = await this.knex(ACCOUNT)
-      .where('email_account_id', id)
-      .update({ account_status: AccountStatus.Deleted, next_due_at: null, updated: now });
-    return changed > 0;
+    return this.knex.transaction(async (trx) => {
+      // Lock first (as recordCheck does), so the status read is the one the deletion replaces.
+      const changed = await trx(ACCOUNT).where('email_account_id', id).update({ updated: now });
+      if (changed === 0) return null;
+      const row = (await trx<EmailAccountRow>(ACCOUNT)
+        .select('account_status')
+        .where('email_account_id', id)
+        .forUpdate()
+        .first()) as Pick<EmailAccountRow, 'account_status'>;
+      await trx(ACCOUNT)
+        .where('email_account_id', id)
+        .update({ account_status: AccountStatus.Deleted, next_due_at: null });
+      return row.account_status as AccountStatus;
+    });
   }
 
   async listDueAccountIds(now: Date, limit = 100_000): Promise<number[]> {

@@ -69,6 +69,8 @@ export class Metrics {
   private readonly accounts: AccountSeriesStore;
   private readonly tls = new TlsExpiryTracker();
   private readonly statusCounts: ReturnType<typeof createAccountCounts>;
+  /** What `statusCounts` exports, kept here so a transition can move one account between statuses. */
+  private readonly counted = new Map<AccountStatus, number>();
   private readonly check: ReturnType<typeof createCheckMetrics>;
   private readonly sweep: ReturnType<typeof createSweepMetrics>;
 
@@ -174,8 +176,22 @@ export class Metrics {
 
   /** Accounts per status, counted in the database; a status left out is exported as 0. */
   setStatusCounts(counts: Partial<Record<AccountStatus, number>>): void {
-    for (const status of STATUSES)
-      this.statusCounts.set({ status: STATUS_LABELS[status] }, counts[status] ?? 0);
+    for (const status of STATUSES) this.setCount(status, counts[status] ?? 0);
+  }
+
+  /**
+   * One account moved from status `from` (null: it is new) to `to`, as a database write reported
+   * it. Moves one account between the `mailmon_accounts` series without counting again.
+   */
+  countTransition(from: AccountStatus | null, to: AccountStatus): void {
+    if (from === to) return;
+    if (from !== null) this.setCount(from, Math.max(0, (this.counted.get(from) ?? 0) - 1));
+    this.setCount(to, (this.counted.get(to) ?? 0) + 1);
+  }
+
+  private setCount(status: AccountStatus, n: number): void {
+    this.counted.set(status, n);
+    this.statusCounts.set({ status: STATUS_LABELS[status] }, n);
   }
 
   recordSweep(sweep: SweepSummary): void {

@@ -10,6 +10,7 @@ export function cronIntervalSeconds(schedule: string): number {
     void task.destroy();
   }
 }
+import { reconcileMetrics } from '../checks/metrics-sync.js';
 import { toError } from '../probes/errors.js';
 import { runSweep, type SweepDeps, type SweepSummary } from './sweep.js';
 
@@ -79,9 +80,7 @@ export class Scheduler {
       });
       metrics.recordSweep(summary);
       this.onSweep?.(summary);
-      metrics.setStatusCounts(await repo.statusCounts());
-      // Accounts deleted by another process (the CLI, a second daemon) lose their series here.
-      metrics.retainAccounts(await repo.listActiveAccountIds());
+      await reconcileMetrics(repo, metrics);
       if (this.config.historyRetentionMs > 0) {
         await repo.pruneHistory(new Date(summary.startedAt.getTime() - this.config.historyRetentionMs));
       }

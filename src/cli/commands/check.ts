@@ -50,7 +50,6 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
           bar?.stop();
           if (controller.signal.aborted)
             throw new CliError('interrupted; results of finished checks were saved', 130);
-          core.metrics.setStatusCounts(await core.repo.statusCounts());
           const reports = summary.reports.sort((a, b) => a.accountId - b.accountId);
           io.stdout.write(
             options.json ? `${JSON.stringify(reports.map(reportJson), null, 2)}\n` : render(reports),

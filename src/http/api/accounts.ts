@@ -5,7 +5,7 @@ import { AccountInputError } from '../../accounts/superoffice-mapping.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { ApiError, errorBodySchema, fieldError } from '../errors.js';
 import { toAccountInput } from './credentials.js';
-import { refreshStatusCounts, saveAccount, type ApiDeps } from './deps.js';
+import { saveAccount, type ApiDeps } from './deps.js';
 import {
   STATUS_NAMES,
   accountDetailSchema,
@@ -137,9 +137,9 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       const { id } = request.params;
-      if (!(await repo.markDeleted(id))) throw notFound(id);
-      deps.metrics.removeAccount(id);
-      await refreshStatusCounts(deps);
+      const before = await repo.markDeletedFrom(id);
+      if (before === null) throw notFound(id);
+      deps.observer.deleted(id, before);
       const account = await repo.getAccount(id);
       if (account === null) throw notFound(id);
       return accountView(account);

@@ -17,7 +17,7 @@ export type { ApiDeps } from './deps.js';
  * on-demand checks (they record nothing and answer 503) so shutdown does not wait for mail servers.
  */
 export function apiPlugin(
-  core: Pick<Core, 'repo' | 'checker' | 'metrics' | 'logger'>,
+  core: Pick<Core, 'repo' | 'checker' | 'logger'>,
 ): (app: FastifyInstance) => Promise<void> {
   return async (app) => {
     const closing = new AbortController();
@@ -25,7 +25,7 @@ export function apiPlugin(
     const deps: ApiDeps = {
       repo: core.repo,
       checker: core.checker,
-      metrics: core.metrics,
+      observer: core.checker.observer,
       logger: core.logger,
       signal: closing.signal,
     };

@@ -7,7 +7,7 @@ import type { ProbeTarget } from '../../probes/types.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { notFound } from './accounts.js';
 import { toProbeTarget } from './credentials.js';
-import { refreshStatusCounts, type ApiDeps } from './deps.js';
+import type { ApiDeps } from './deps.js';
 import { accountTestResultSchema, adHocResultSchema, adHocTestSchema, idParamsSchema } from './schemas.js';
 import { Scrubber, accountView, secretsOf, sideResultView } from './views.js';
 
@@ -53,7 +53,6 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
           throw new ApiError(404, `account ${id} is Deleted`);
         throw shuttingDown();
       }
-      await refreshStatusCounts(deps);
       const account = await deps.repo.getAccountWithSecrets(id);
       if (account === null) throw notFound(id);
       const scrub = new Scrubber(secretsOf(account));
