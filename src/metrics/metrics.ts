@@ -185,13 +185,16 @@ export class Metrics {
    */
   countTransition(from: AccountStatus | null, to: AccountStatus): void {
     if (from === to) return;
-    if (from !== null) this.setCount(from, Math.max(0, (this.counted.get(from) ?? 0) - 1));
+    // Signed on purpose: observations of one account can arrive out of order (a delete observed
+    // before the check that committed first), and the later one must cancel the earlier one's
+    // move; clamping at 0 here would leave the count one too high. The gauge never shows < 0.
+    if (from !== null) this.setCount(from, (this.counted.get(from) ?? 0) - 1);
     this.setCount(to, (this.counted.get(to) ?? 0) + 1);
   }
 
   private setCount(status: AccountStatus, n: number): void {
     this.counted.set(status, n);
-    this.statusCounts.set({ status: STATUS_LABELS[status] }, n);
+    this.statusCounts.set({ status: STATUS_LABELS[status] }, Math.max(0, n));
   }
 
   recordSweep(sweep: SweepSummary): void {
