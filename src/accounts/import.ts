@@ -1,11 +1,17 @@
+// `mailmon accounts import`: a file of SuperOffice EMailAccount objects, checked field by field,
+// then saved through the save service like any other save; problems are named by entry and field.
+import { AccountBatchError } from './errors.js';
+import type { AccountRepository } from './repository.js';
+import { saveAccounts } from './save.js';
+import type { AccountDraft } from './save-rules.js';
 import { parseEMailAccount } from './superoffice-schema.js';
-import type { AccountInput } from './repository.js';
-import { AccountInputError, toAccountInput } from './superoffice-mapping.js';
+import { describeRefusal, toAccountDraft } from './superoffice-mapping.js';
 
 export interface ImportProblem {
   entry: number;
   label: string;
-  field: string;
+  /** The field in SuperOffice's names; null when the problem is the entry as a whole. */
+  field: string | null;
   message: string;
 }
 
@@ -13,18 +19,27 @@ export class ImportError extends Error {
   constructor(readonly problems: ImportProblem[]) {
     super(
       `${problems.length} problem(s), nothing imported:\n` +
-        problems.map((p) => `  entry ${p.entry}${p.label}: ${p.field}: ${p.message}`).join('\n'),
+        problems
+          .map((p) => `  entry ${p.entry}${p.label}: ${p.field === null ? '' : `${p.field}: `}${p.message}`)
+          .join('\n'),
     );
     this.name = 'ImportError';
   }
 }
 
+/** An entry of an import file, checked against the schema. */
+export interface ImportEntry {
+  draft: AccountDraft;
+  /** ` (address)` for messages, or '' when the entry has no usable address. */
+  label: string;
+}
+
 /**
- * Parses an import document (a JSON array of SuperOffice EMailAccount objects) into repository
- * inputs. Every entry is checked before anything is stored; all problems are reported at once,
- * each naming the entry (1-based, with its address when known) and the field.
+ * Parses an import document (a JSON array of SuperOffice EMailAccount objects). Every entry is
+ * checked before anything is stored; all problems are reported at once, each naming the entry
+ * (1-based, with its address when known) and the field.
  */
-export function parseImport(text: string): AccountInput[] {
+export function parseImport(text: string): ImportEntry[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -39,29 +54,42 @@ export function parseImport(text: string): AccountInput[] {
     ]);
   }
   const problems: ImportProblem[] = [];
-  const inputs: AccountInput[] = [];
+  const entries: ImportEntry[] = [];
   data.forEach((raw: unknown, index) => {
-    const entry = index + 1;
     const address = (raw as { EMailAddress?: unknown } | null)?.EMailAddress;
     const label = typeof address === 'string' && address.length <= 320 ? ` (${address})` : '';
     const parsed = parseEMailAccount(raw);
-    if (!parsed.ok) {
+    if (parsed.ok) entries.push({ draft: toAccountDraft(parsed.account), label });
+    else
       for (const issue of parsed.issues)
-        problems.push({ entry, label, field: issue.path, message: issue.message });
-      return;
-    }
-    try {
-      inputs.push(toAccountInput(parsed.account));
-    } catch (error) {
-      if (!(error instanceof AccountInputError)) throw error;
-      problems.push({
-        entry,
-        label,
-        field: error.field,
-        message: error.message.slice(error.field.length + 2),
-      });
-    }
+        problems.push({ entry: index + 1, label, field: issue.path, message: issue.message });
   });
   if (problems.length > 0) throw new ImportError(problems);
-  return inputs;
+  return entries;
+}
+
+/**
+ * Saves the entries in one transaction through the save service: every refusal (a kept password
+ * with a moved server, an unknown or Deleted id, ...) becomes an ImportError naming entry and field,
+ * and nothing is stored. Returns the ids in the file's order.
+ */
+export async function importAccounts(
+  repo: Pick<AccountRepository, 'saveChecked'>,
+  entries: readonly ImportEntry[],
+): Promise<number[]> {
+  try {
+    return await saveAccounts(
+      repo,
+      entries.map((entry) => entry.draft),
+    );
+  } catch (error) {
+    if (!(error instanceof AccountBatchError)) throw error;
+    throw new ImportError(
+      error.problems.map(({ index, error: refusal }) => ({
+        entry: index + 1,
+        label: entries[index]?.label ?? '',
+        ...(describeRefusal(refusal) as { field: string | null; message: string }),
+      })),
+    );
+  }
 }

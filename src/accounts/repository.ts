@@ -50,6 +50,16 @@ export interface AccountInput {
   outgoing: ServiceAuthInput | null;
 }
 
+/** An account's two sides, by the name of the field that holds them. */
+export type SideName = 'incoming' | 'outgoing';
+
+/** A stored account as the save rules see it: no secrets, but whether each side's password is empty. */
+export interface StoredAccount {
+  account: EmailAccount;
+  /** False when the side's stored password (an oauth2 side's access token) is empty or absent. */
+  hasPassword(side: SideName): boolean;
+}
+
 /** One side's stored result, without secrets. */
 export interface SideCheck {
   side: Protocol;
@@ -94,20 +104,27 @@ export interface RecordedCheck {
   after: StatusState;
 }
 
-export class AccountNotFoundError extends Error {
-  constructor(readonly emailAccountId: number) {
-    super(`EMailAccount ${emailAccountId} does not exist`);
-    this.name = 'AccountNotFoundError';
-  }
-}
-
 /**
  * The storage seam: the domain talks to this, knex stays behind it. Methods that return
  * EmailAccount leave passwords empty unless their name says they read secrets.
  */
 export interface AccountRepository {
-  /** Creates or updates all accounts in one transaction: all are stored or none. Returns the ids. */
+  /**
+   * Creates or updates all accounts in one transaction: all are stored or none. Returns the ids.
+   * Stores the inputs as they are (undefined secrets keep the stored ones) and checks no rule: entry
+   * points save through src/accounts/save.ts, which calls saveChecked.
+   */
   saveAccounts(inputs: readonly AccountInput[]): Promise<number[]>;
+  /**
+   * The save service's transaction: takes the write lock on every account `ids` names (0 = a new
+   * one; AccountNotFoundError when an id is gone by the write), reads them (null for 0 and for ids
+   * with no row), lets `settle` turn them into the inputs to store (one per id, in order) and stores
+   * those. Whatever `settle` throws rolls everything back and is rethrown.
+   */
+  saveChecked(
+    ids: readonly number[],
+    settle: (stored: readonly (StoredAccount | null)[]) => AccountInput[],
+  ): Promise<number[]>;
   getAccount(id: number): Promise<EmailAccount | null>;
   getAccountWithSecrets(id: number): Promise<EmailAccount | null>;
   listAccounts(filter?: { status?: AccountStatus; limit?: number; offset?: number }): Promise<{

@@ -4,79 +4,90 @@ import {
   type EMailAccountJson,
   type ServiceAuthJson,
 } from './superoffice-schema.js';
-import type { AccountInput, OAuthInput, ServiceAuthInput } from './repository.js';
+import { AccountDeletedError, AccountInputError, AccountNotFoundError, type FieldNamer } from './errors.js';
+import type { OAuthInput } from './repository.js';
+import type { AccountDraft, SideDraft } from './save-rules.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from './types.js';
 
-export class AccountInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'AccountInputError';
-  }
-}
-
 /**
- * SuperOffice EMailAccount JSON (validated) → what the repository stores. AccountStatus, ErrorCount
- * and ErrorReason are mailmon's own findings and are not taken from the input. A masked or empty
- * password on an update keeps the stored one; a new account's credentials need a password (or, for
- * AuthType OAuth, a RefreshToken to get one with).
+ * SuperOffice EMailAccount JSON (validated) → what the save service checks (src/accounts/save.ts).
+ * AccountStatus, ErrorCount and ErrorReason are mailmon's own findings and are not taken from the
+ * input. A masked or empty password or RefreshToken keeps the stored one; AcceptUnverifiedCert and
+ * CaPem, which SuperOffice's shape lacks, are left to the service's rule when absent.
  */
-export function toAccountInput(account: EMailAccountJson, path = ''): AccountInput {
-  const creating = account.EMailAccountId === 0;
-  const side = (auth: ServiceAuthJson | null, name: string): ServiceAuthInput | null => {
-    if (auth === null) return null;
-    const keep = keepsPassword(auth.Password);
-    const refreshes = auth.AuthType === 'oauth2' && Boolean(auth.OAuth);
-    if (keep && creating && !refreshes) {
-      throw new AccountInputError(`${path}${name}.Password`, 'is required for new credentials');
-    }
-    const oauth = toOAuthInput(auth.OAuth, creating, `${path}${name}.OAuth`);
-    return {
-      server: auth.Server,
-      port: auth.Port,
-      authType: auth.AuthType,
-      username: auth.Username,
-      // A refreshing side may start without an access token: the first check fetches one.
-      password: keep ? (creating ? '' : undefined) : auth.Password,
-      security: auth.Security,
-      acceptUnverifiedCert: auth.AcceptUnverifiedCert ?? false,
-      caPem: auth.CaPem ? auth.CaPem : null,
-      ...(oauth === undefined ? {} : { oauth }),
-    };
-  };
+export function toAccountDraft(account: EMailAccountJson): AccountDraft {
   return {
     emailAccountId: account.EMailAccountId,
     emailAddress: account.EMailAddress,
     associateId: account.AssociateId,
-    incoming: side(account.IncomingCredentials, 'IncomingCredentials'),
-    outgoing: side(account.OutgoingCredentials, 'OutgoingCredentials'),
+    incoming: toSideDraft(account.IncomingCredentials),
+    outgoing: toSideDraft(account.OutgoingCredentials),
   };
 }
 
-function toOAuthInput(
-  oauth: ServiceAuthJson['OAuth'],
-  creating: boolean,
-  path: string,
-): OAuthInput | null | undefined {
-  if (oauth === undefined || oauth === null) return oauth;
-  const keepRefresh = keepsPassword(oauth.RefreshToken);
-  if (keepRefresh && creating) {
-    throw new AccountInputError(`${path}.RefreshToken`, 'is required for new credentials');
-  }
+function toSideDraft(auth: ServiceAuthJson | null): SideDraft | null {
+  if (auth === null) return null;
+  return {
+    server: auth.Server,
+    port: auth.Port,
+    authType: auth.AuthType,
+    username: auth.Username,
+    password: keepsPassword(auth.Password) ? undefined : auth.Password,
+    security: auth.Security,
+    acceptUnverifiedCert: auth.AcceptUnverifiedCert,
+    // "" (as a response shows no CA) and null remove it; absent is left to the service.
+    caPem: auth.CaPem === undefined ? undefined : auth.CaPem || null,
+    ...(auth.OAuth === undefined ? {} : { oauth: auth.OAuth === null ? null : toOAuthDraft(auth.OAuth) }),
+  };
+}
+
+function toOAuthDraft(oauth: NonNullable<ServiceAuthJson['OAuth']>): OAuthInput {
   return {
     tokenUrl: oauth.TokenUrl,
     clientId: oauth.ClientId,
+    // "" is none (a public client), as responses show it; the mask keeps the stored one.
     clientSecret:
       oauth.ClientSecret === PASSWORD_MASK
         ? undefined
         : oauth.ClientSecret === ''
           ? null
           : oauth.ClientSecret,
-    refreshToken: keepRefresh ? undefined : oauth.RefreshToken,
+    refreshToken: keepsPassword(oauth.RefreshToken) ? undefined : oauth.RefreshToken,
     scope: oauth.Scope === '' ? null : oauth.Scope,
   };
+}
+
+const SUPEROFFICE_NAMES: Readonly<Record<string, string>> = {
+  emailAccountId: 'EMailAccountId',
+  incoming: 'IncomingCredentials',
+  outgoing: 'OutgoingCredentials',
+  server: 'Server',
+  port: 'Port',
+  authType: 'AuthType',
+  username: 'Username',
+  password: 'Password',
+  security: 'Security',
+  acceptUnverifiedCert: 'AcceptUnverifiedCert',
+  caPem: 'CaPem',
+  oauth: 'OAuth',
+  tokenUrl: 'TokenUrl',
+  clientId: 'ClientId',
+  clientSecret: 'ClientSecret',
+  refreshToken: 'RefreshToken',
+  scope: 'Scope',
+};
+
+/** A neutral field name in SuperOffice's spelling (`incoming` → `IncomingCredentials`). */
+export const superOfficeName: FieldNamer = (name) => SUPEROFFICE_NAMES[name] ?? name;
+
+/** A save refusal in SuperOffice's words: the field (if any) and one sentence. */
+export function describeRefusal(error: unknown): { field: string | null; message: string } | null {
+  if (error instanceof AccountInputError)
+    return { field: error.field(superOfficeName), message: error.problem(superOfficeName) };
+  if (error instanceof AccountNotFoundError) return { field: null, message: error.message };
+  if (error instanceof AccountDeletedError)
+    return { field: null, message: `${error.message}; save it with EMailAccountId 0` };
+  return null;
 }
 
 function toOAuthJson(oauth: OAuthSettings): NonNullable<ServiceAuthJson['OAuth']> {

@@ -1,5 +1,4 @@
 import type { ServiceAuthInput, SideCheck } from '../accounts/repository.js';
-import { AccountInputError } from '../accounts/superoffice-mapping.js';
 import { AccountStatus, type EmailAccount, type OAuthSettings, type ServiceAuth } from '../accounts/types.js';
 import type { FailureCode, Phase } from '../probes/errors.js';
 import type { AuthType, Protocol, Security } from '../probes/types.js';
@@ -114,49 +113,26 @@ const NO_OAUTH = {
 } satisfies Partial<ServiceAuthRow>;
 
 /**
- * The oauth_* columns to write for `auth` on row `id`; `stored` is the row before an update (null on
- * insert). A secret left undefined keeps the stored one only while TokenUrl and ClientId stay the
- * same: otherwise anyone allowed to edit an account, who cannot read its secrets, could have mailmon
- * send the stored refresh token to a token endpoint of their choosing.
+ * The oauth_* columns to write for `auth` on row `id`. A secret left undefined keeps the stored one:
+ * whether it may be kept (is there one, is it still going to the same token endpoint) the save rules
+ * decided (src/accounts/kept-secrets.ts).
  */
 export function oauthColumns(
   auth: ServiceAuthInput,
   id: number,
-  stored: ServiceAuthRow | null,
   encrypt: (plaintext: string, aad: string) => string,
 ): Partial<ServiceAuthRow> {
   if (auth.authType !== 'oauth2' || auth.oauth === null) return NO_OAUTH;
   if (auth.oauth === undefined) return {};
   const { tokenUrl, clientId, clientSecret, refreshToken, scope } = auth.oauth;
-  const sameClient = stored?.oauth_token_url === tokenUrl && stored.oauth_client_id === clientId;
-  const keep = (column: 'oauth_client_secret' | 'oauth_refresh_token', field: string) => {
-    if (stored?.[column] == null)
-      throw new AccountInputError(`OAuth.${field}`, 'is required for new OAuth settings');
-    if (!sameClient) {
-      throw new AccountInputError(
-        `OAuth.${field}`,
-        'is required when TokenUrl or ClientId changes: a stored secret is only sent to the token endpoint it was given for',
-      );
-    }
-    return {};
-  };
-  const secret = (column: 'oauth_client_secret' | 'oauth_refresh_token', value: string) => ({
-    [column]: encrypt(value, secretAad(id, column)),
-  });
+  const secret = (column: 'oauth_client_secret' | 'oauth_refresh_token', value: string | undefined) =>
+    value === undefined ? {} : { [column]: encrypt(value, secretAad(id, column)) };
   return {
     oauth_token_url: tokenUrl,
     oauth_client_id: clientId,
     oauth_scope: scope,
-    ...(refreshToken === undefined
-      ? keep('oauth_refresh_token', 'RefreshToken')
-      : secret('oauth_refresh_token', refreshToken)),
-    ...(clientSecret === undefined
-      ? stored?.oauth_client_secret == null
-        ? {}
-        : keep('oauth_client_secret', 'ClientSecret')
-      : clientSecret === null
-        ? { oauth_client_secret: null }
-        : secret('oauth_client_secret', clientSecret)),
+    ...secret('oauth_refresh_token', refreshToken),
+    ...(clientSecret === null ? { oauth_client_secret: null } : secret('oauth_client_secret', clientSecret)),
   };
 }
 

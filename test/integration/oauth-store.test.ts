@@ -3,8 +3,8 @@
 // never redirected to another token endpoint, and the refreshed-token store is a compare-and-set.
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImportError, parseImport } from '../../src/accounts/import.js';
-import { AccountInputError, toEMailAccountJson } from '../../src/accounts/superoffice-mapping.js';
+import { ImportError, importAccounts, parseImport } from '../../src/accounts/import.js';
+import { toEMailAccountJson } from '../../src/accounts/superoffice-mapping.js';
 import type { EmailAccount } from '../../src/accounts/types.js';
 import { sqlitePath } from '../../src/db/connection.js';
 import { KnexAccountRepository } from '../../src/db/account-store.js';
@@ -94,7 +94,7 @@ for (const dialect of DIALECTS) {
     const secretsOf = (account: EmailAccount | null) => [account?.incoming, account?.outgoing];
 
     it('import stores every OAuth secret encrypted, bound to its row and column', async () => {
-      [id] = (await repo.saveAccounts(parseImport(JSON.stringify([entry()])))) as [number];
+      [id] = (await importAccounts(repo, parseImport(JSON.stringify([entry()])))) as [number];
       const rows = await authRows();
       assertNoCanary(JSON.stringify(rows), canaries, 'service_auth rows');
       const [imap, smtp] = rows as [Record<string, string>, Record<string, string>];
@@ -149,7 +149,7 @@ for (const dialect of DIALECTS) {
         assertNoCanary(JSON.stringify(maskEMailAccount(parsed.account)), canaries, 'masked request');
 
       const before = await repo.getAccountWithSecrets(id);
-      await repo.saveAccounts(parseImport(JSON.stringify([json])));
+      await importAccounts(repo, parseImport(JSON.stringify([json])));
       expect(secretsOf(await repo.getAccountWithSecrets(id))).toEqual(secretsOf(before));
     });
 
@@ -164,10 +164,10 @@ for (const dialect of DIALECTS) {
             OAuth: { ...json.IncomingCredentials!.OAuth!, ...change },
           },
         };
-        const attempt = repo.saveAccounts(parseImport(JSON.stringify([moved])));
-        await expect(attempt).rejects.toThrow(AccountInputError);
+        const attempt = importAccounts(repo, parseImport(JSON.stringify([moved])));
+        await expect(attempt).rejects.toThrow(ImportError);
         await expect(attempt).rejects.toThrow(
-          /OAuth\.RefreshToken: is required when TokenUrl or ClientId changes/,
+          /IncomingCredentials\.OAuth\.RefreshToken: is required when TokenUrl or ClientId changes/,
         );
       }
       expect(await authRows()).toEqual(before);
@@ -185,7 +185,7 @@ for (const dialect of DIALECTS) {
           },
         },
       };
-      await repo.saveAccounts(parseImport(JSON.stringify([moved])));
+      await importAccounts(repo, parseImport(JSON.stringify([moved])));
       expect((await repo.getAccountWithSecrets(id))?.incoming?.oauth).toMatchObject({
         tokenUrl: `${TOKEN_URL}2`,
         clientSecret: null,
@@ -194,9 +194,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('validation names the field; a password side drops its OAuth settings', async () => {
-      const problems = (entries: unknown[]) => {
+      const problems = async (entries: unknown[]) => {
         try {
-          parseImport(JSON.stringify(entries));
+          await importAccounts(repo, parseImport(JSON.stringify(entries)));
         } catch (error) {
           if (error instanceof ImportError) return error.problems.map((p) => p.field);
         }
@@ -211,19 +211,22 @@ for (const dialect of DIALECTS) {
           OAuth: { ...base.IncomingCredentials.OAuth, ...oauth },
         },
       });
-      expect(problems([withOAuth({ RefreshToken: '' })])).toEqual(['IncomingCredentials.OAuth.RefreshToken']);
-      expect(problems([withOAuth({ TokenUrl: 'http://login.example.test/token' })])).toEqual([
+      expect(await problems([withOAuth({ RefreshToken: '' })])).toEqual([
+        'IncomingCredentials.OAuth.RefreshToken',
+      ]);
+      expect(await problems([withOAuth({ TokenUrl: 'http://login.example.test/token' })])).toEqual([
         'IncomingCredentials.OAuth.TokenUrl',
       ]);
-      expect(problems([withOAuth({}, { AuthType: 'plain-text', Password: 'pw' })])).toEqual([
+      expect(await problems([withOAuth({}, { AuthType: 'plain-text', Password: 'pw' })])).toEqual([
         'IncomingCredentials.OAuth',
       ]);
       const noPassword = { ...base, IncomingCredentials: { ...base.IncomingCredentials, OAuth: undefined } };
-      expect(problems([noPassword])).toEqual(['IncomingCredentials.Password']);
+      expect(await problems([noPassword])).toEqual(['IncomingCredentials.Password']);
 
       const json = toEMailAccountJson((await repo.getAccount(id))!);
       const { OAuth: _dropped, ...incoming } = json.IncomingCredentials!;
-      await repo.saveAccounts(
+      await importAccounts(
+        repo,
         parseImport(
           JSON.stringify([
             { ...json, IncomingCredentials: { ...incoming, AuthType: 'plain-text', Password: 'pw-1' } },
@@ -261,7 +264,8 @@ for (const dialect of DIALECTS) {
       });
 
       const json = toEMailAccountJson((await repo.getAccount(id))!);
-      await repo.saveAccounts(
+      await importAccounts(
+        repo,
         parseImport(
           JSON.stringify([
             { ...json, OutgoingCredentials: { ...json.OutgoingCredentials!, Password: 'at-by-hand' } },

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
 import { MAX_INT } from '../../accounts/fields.js';
-import { ImportError, parseImport } from '../../accounts/import.js';
-import { AccountNotFoundError, type HistoryEntry, type SideCheck } from '../../accounts/repository.js';
-import { AccountInputError } from '../../accounts/superoffice-mapping.js';
+import { ImportError, importAccounts, parseImport, type ImportEntry } from '../../accounts/import.js';
+import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { accountJson, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
@@ -52,9 +51,9 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
       } catch (error) {
         throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
       }
-      let inputs;
+      let entries: ImportEntry[];
       try {
-        inputs = parseImport(content);
+        entries = parseImport(content);
       } catch (error) {
         if (error instanceof ImportError) throw new CliError(`${file}: ${error.message}`);
         throw error;
@@ -62,14 +61,12 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
       await withCore(io, async ({ repo }) => {
         let ids: number[];
         try {
-          ids = await repo.saveAccounts(inputs);
+          ids = await importAccounts(repo, entries);
         } catch (error) {
-          if (error instanceof AccountNotFoundError || error instanceof AccountInputError) {
-            throw new CliError(`${file}: ${error.message}; nothing imported`);
-          }
+          if (error instanceof ImportError) throw new CliError(`${file}: ${error.message}`);
           throw error;
         }
-        const created = inputs.filter((i) => !i.emailAccountId).length;
+        const created = entries.filter((e) => e.draft.emailAccountId === 0).length;
         io.stdout.write(
           `imported ${ids.length} account(s): ${created} created, ${ids.length - created} updated (ids ${ids.join(', ')})\n`,
         );

@@ -1,10 +1,9 @@
 // /api/v1/accounts: list, get (with the last check per side), create, update, delete, history.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AccountNotFoundError } from '../../accounts/repository.js';
-import { AccountInputError } from '../../accounts/superoffice-mapping.js';
-import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
+import type { AccountStatus, EmailAccount } from '../../accounts/types.js';
+import { AccountDeletedError, AccountInputError, AccountNotFoundError } from '../../accounts/errors.js';
 import { ApiError, errorBodySchema, fieldError } from '../errors.js';
-import { toAccountInput } from './credentials.js';
+import { toAccountDraft } from './credentials.js';
 import { saveAccount, type ApiDeps } from './deps.js';
 import {
   STATUS_NAMES,
@@ -26,20 +25,22 @@ export function notFound(id: number): ApiError {
   return new ApiError(404, `account ${id} does not exist`);
 }
 
-/** Saves and reads back; repository refusals become 400/404 naming the field. */
-async function save(
-  deps: ApiDeps,
-  body: AccountInputBody,
-  existing: EmailAccount | null,
-): Promise<EmailAccount> {
-  const input = toAccountInput(body, existing);
+/** The save service's refusal in the native API's words (its field names are the neutral ones). */
+function toApiError(error: unknown): unknown {
+  if (error instanceof AccountInputError) return fieldError(error.field(), error.problem());
+  if (error instanceof AccountNotFoundError) return notFound(error.emailAccountId);
+  if (error instanceof AccountDeletedError) {
+    return new ApiError(409, `account ${error.emailAccountId} is Deleted; create a new account instead`);
+  }
+  return error;
+}
+
+/** Saves (`id` 0 creates) and reads back; the save service's refusals become 400/404/409. */
+async function save(deps: ApiDeps, body: AccountInputBody, id: number): Promise<EmailAccount> {
   try {
-    return await saveAccount(deps, input);
+    return await saveAccount(deps, toAccountDraft(body, id));
   } catch (error) {
-    if (error instanceof AccountNotFoundError) throw notFound(error.emailAccountId);
-    if (error instanceof AccountInputError)
-      throw fieldError(error.field, error.message.slice(error.field.length + 2));
-    throw error;
+    throw toApiError(error);
   }
 }
 
@@ -76,7 +77,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
     },
     async (request, reply) => {
-      const saved = await save(deps, request.body, null);
+      const saved = await save(deps, request.body, 0);
       return reply
         .code(201)
         .header('location', `/api/v1/accounts/${saved.emailAccountId}`)
@@ -114,15 +115,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: { 200: accountViewSchema, 409: errorBodySchema, ...errors },
       },
     },
-    async (request) => {
-      const { id } = request.params;
-      const existing = await repo.getAccount(id);
-      if (existing === null) throw notFound(id);
-      if (existing.accountStatus === AccountStatus.Deleted) {
-        throw new ApiError(409, `account ${id} is Deleted; create a new account instead`);
-      }
-      return accountView(await save(deps, request.body, existing));
-    },
+    async (request) => accountView(await save(deps, request.body, request.params.id)),
   );
 
   app.delete(

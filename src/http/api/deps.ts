@@ -1,8 +1,7 @@
-import {
-  AccountNotFoundError,
-  type AccountInput,
-  type AccountRepository,
-} from '../../accounts/repository.js';
+import { AccountNotFoundError } from '../../accounts/errors.js';
+import type { AccountRepository } from '../../accounts/repository.js';
+import { saveAccount as saveWithRules } from '../../accounts/save.js';
+import type { AccountDraft } from '../../accounts/save-rules.js';
 import type { EmailAccount } from '../../accounts/types.js';
 import type { AccountChecker } from '../../checks/account-checker.js';
 import type { CheckObserver } from '../../checks/check-observer.js';
@@ -20,17 +19,18 @@ export interface ApiDeps {
 }
 
 /**
- * Saves one account (native API and SaveEMailAccount alike), reads it back and brings the metrics
- * up to date. The repository's refusals (AccountNotFoundError, also when the saved account is gone
- * on reading back, and AccountInputError) are left to the caller to answer in its own shape.
+ * Saves one account through the save service (native API and SaveEMailAccount alike), reads it back
+ * and brings the metrics up to date. The service's refusals (src/accounts/errors.ts; also
+ * AccountNotFoundError when the saved account is gone on reading back) are left to the caller to
+ * answer in its own shape.
  */
 export async function saveAccount(
   deps: Pick<ApiDeps, 'repo' | 'observer'>,
-  input: AccountInput,
+  draft: AccountDraft,
 ): Promise<EmailAccount> {
-  const [id] = (await deps.repo.saveAccounts([input])) as [number];
+  const id = await saveWithRules(deps.repo, draft);
   const saved = await deps.repo.getAccount(id);
   if (saved === null) throw new AccountNotFoundError(id);
-  deps.observer.saved(saved, !input.emailAccountId);
+  deps.observer.saved(saved, draft.emailAccountId === 0);
   return saved;
 }

@@ -114,6 +114,13 @@ export type OAuthInputBody = z.output<typeof oauthInputSchema>;
 export const credentialsInputSchema = z
   .strictObject({
     ...credentialsFields,
+    // Left out, the trust settings keep the stored side's while server and port stay the same.
+    acceptUnverifiedCert: z.boolean().optional().meta({
+      description: `Accept a certificate that does not verify. On update absent keeps the stored value while server and port stay the same; otherwise default false`,
+    }),
+    caPem: caPemSchema.nullable().optional().meta({
+      description: `Extra trusted CA (PEM) besides the system CAs; null = none. On update absent keeps the stored one while server and port stay the same`,
+    }),
     password: secretSchema()
       .optional()
       .meta({
@@ -149,6 +156,7 @@ export const accountInputSchema = z
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AccountInputBody = z.output<typeof accountInputSchema>;
 export type CredentialsInputBody = z.output<typeof credentialsInputSchema>;
+export type TestCredentialsBody = z.output<typeof testCredentialsSchema>;
 
 export const adHocTestSchema = z
   .strictObject({

@@ -8,15 +8,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import nodemailer from 'nodemailer';
 
 import type { AccountRepository } from '../../../src/accounts/repository.js';
-import {
-  AccountInputError,
-  toAccountInput,
-  toEMailAccountJson,
-} from '../../../src/accounts/superoffice-mapping.js';
+import { saveEMailAccount } from '../../../src/http/compat-deps.js';
 import type { CompatDeps, CompatPluginOptions } from '../../../src/http/compat/index.js';
 import type { FailureCode } from '../../../src/probes/errors.js';
 import { createImapProbe } from '../../../src/probes/imap.js';
 import { createSmtpProbe } from '../../../src/probes/smtp.js';
+import { CheckObserver } from '../../../src/checks/check-observer.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { newMetrics } from '../../metrics/fixtures.js';
 import type { ProbeResult, ProbeTarget, TranscriptLine } from '../../../src/probes/types.js';
 
 const PROBE_TIMEOUT_MS = 5_000;
@@ -139,27 +138,14 @@ export function testOnlyDeps(probes: ProbeRunner): CompatDeps {
   };
 }
 
-/** CompatDeps' account half on the real repository, as the daemon wires it. */
+/** CompatDeps' account half on the real repository, as the daemon wires it (the save service). */
 export function repositoryDeps(repository: AccountRepository): Omit<CompatDeps, 'testTargets'> {
+  const observer = new CheckObserver(newMetrics(), createLogger({ level: 'silent', pretty: false }));
+  const deps = { repo: repository, observer };
   return {
     findStoredSmtpPassword: (server, port, username) =>
       repository.findStoredPassword('smtp', server, port, username),
-    saveEMailAccount: async (account) => {
-      let ids: number[];
-      try {
-        ids = await repository.saveAccounts([toAccountInput(account)]);
-      } catch (error) {
-        if (error instanceof AccountInputError)
-          throw Object.assign(new Error(error.message), { statusCode: 400 });
-        if (error instanceof Error && error.name === 'AccountNotFoundError') {
-          throw Object.assign(new Error(error.message), { statusCode: 404 });
-        }
-        throw error;
-      }
-      const saved = await repository.getAccount(ids[0] as number);
-      if (saved === null) throw new Error('saved account vanished');
-      return toEMailAccountJson(saved);
-    },
+    saveEMailAccount: (account) => saveEMailAccount(deps, account),
   };
 }
 

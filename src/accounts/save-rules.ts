@@ -1,0 +1,115 @@
+// The save rules, pure: what a request to save an account (from any entry point) becomes once
+// checked against the stored account. The save service (save.ts) runs them inside the save's
+// transaction, on the stored row as it is under the write lock.
+import { AccountDeletedError, AccountInputError, AccountNotFoundError } from './errors.js';
+import { checkKeptSecrets } from './kept-secrets.js';
+import type { AccountInput, OAuthInput, ServiceAuthInput, SideName, StoredAccount } from './repository.js';
+import { AccountStatus, type ServiceAuth } from './types.js';
+
+/**
+ * One side as an entry point asks to save it: ServiceAuthInput, except that the TLS trust fields
+ * may be left out (undefined), as SuperOffice's shape has no such fields: left out, they keep the
+ * stored side's values while its server and port stay the same, and are the defaults otherwise.
+ */
+export interface SideDraft extends Omit<ServiceAuthInput, 'acceptUnverifiedCert' | 'caPem'> {
+  acceptUnverifiedCert: boolean | undefined;
+  caPem: string | null | undefined;
+}
+
+/** An account as an entry point asks to save it. `emailAccountId` 0 creates. */
+export interface AccountDraft {
+  emailAccountId: number;
+  emailAddress: string;
+  associateId: number;
+  incoming: SideDraft | null;
+  outgoing: SideDraft | null;
+}
+
+/**
+ * The checked input to store for `draft`; `stored` is the account it updates (null: none, or a
+ * create). Throws AccountNotFoundError, AccountDeletedError or AccountInputError (neutral paths).
+ */
+export function settleAccount(draft: AccountDraft, stored: StoredAccount | null): AccountInput {
+  const id = draft.emailAccountId;
+  if (id !== 0 && stored === null) throw new AccountNotFoundError(id);
+  if (stored?.account.accountStatus === AccountStatus.Deleted) throw new AccountDeletedError(id);
+  const side = (name: SideName) =>
+    settleSide(name, draft[name], stored?.account[name] ?? null, () => stored?.hasPassword(name) ?? false);
+  return {
+    emailAccountId: id,
+    emailAddress: draft.emailAddress,
+    associateId: draft.associateId,
+    incoming: side('incoming'),
+    outgoing: side('outgoing'),
+  };
+}
+
+function settleSide(
+  name: SideName,
+  draft: SideDraft | null,
+  stored: ServiceAuth | null,
+  storedHasPassword: () => boolean,
+): ServiceAuthInput | null {
+  if (draft === null) return null;
+  const next: ServiceAuthInput = {
+    ...draft,
+    ...settleTrust(draft, stored),
+    oauth: draft.authType === 'oauth2' ? settleOAuth(draft.oauth, stored) : null,
+  };
+  // A new grant (a refresh token given) without an access token drops the stored one, which belongs
+  // to the old grant; the first check fetches a fresh one. A new side may start that way too.
+  if (next.oauth?.refreshToken !== undefined && next.password === undefined) next.password = '';
+  checkKeptSecrets(name, stored, next);
+  refuseSideThatCannotLogIn(name, next, storedHasPassword);
+  return next;
+}
+
+/** Trust (like a secret) belongs to the server it was set for: it is not carried to another one. */
+function settleTrust(
+  draft: SideDraft,
+  stored: ServiceAuth | null,
+): Pick<ServiceAuthInput, 'acceptUnverifiedCert' | 'caPem'> {
+  const sameServer =
+    stored !== null &&
+    stored.server.toLowerCase() === draft.server.toLowerCase() &&
+    stored.port === draft.port;
+  return {
+    acceptUnverifiedCert: draft.acceptUnverifiedCert ?? (sameServer && stored.acceptUnverifiedCert),
+    caPem: draft.caPem === undefined ? (sameServer ? stored.caPem : null) : draft.caPem,
+  };
+}
+
+/**
+ * An oauth2 side's OAuth settings to store: left out (undefined), the stored ones are kept, spelled
+ * out with their secrets kept so that the kept-secret rules see them like any other.
+ */
+function settleOAuth(oauth: OAuthInput | null | undefined, stored: ServiceAuth | null): OAuthInput | null {
+  if (oauth !== undefined) return oauth === null ? null : { ...oauth };
+  const settings = stored?.oauth ?? null;
+  if (settings === null) return null;
+  return {
+    tokenUrl: settings.tokenUrl,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret === null ? null : undefined,
+    refreshToken: undefined,
+    scope: settings.scope,
+  };
+}
+
+/**
+ * An oauth2 side without OAuth settings logs in with the access token it is given (its password);
+ * without one stored either it could never pass: the save is refused, asking for the token.
+ */
+function refuseSideThatCannotLogIn(
+  name: SideName,
+  next: ServiceAuthInput,
+  storedHasPassword: () => boolean,
+): void {
+  if (next.authType !== 'oauth2' || next.oauth) return;
+  if (next.password === undefined ? storedHasPassword() : next.password !== '') return;
+  throw new AccountInputError(
+    [name, 'password'],
+    (field) =>
+      `is required: without ${field('oauth')} settings this side logs in only with an access token given as ${field('password')}, and none is stored`,
+  );
+}
