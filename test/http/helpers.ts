@@ -52,6 +52,8 @@ export interface ApiServerOptions {
   extraCaPem?: string;
   /** Tokens whose digests are configured (default [TOKEN]). */
   tokens?: string[];
+  /** MAILMON_SECRET_KEY (default a fresh key): give one to share the database with a CLI run. */
+  secretKey?: string;
 }
 
 /** Starts the daemon (scheduler off: only the API tests accounts) with the API on 127.0.0.1:0. */
@@ -61,7 +63,7 @@ export async function startApi(options: ApiServerOptions = {}): Promise<ApiServe
     const caFile = join(dir, 'extra-ca.pem');
     if (options.extraCaPem !== undefined) writeFileSync(caFile, options.extraCaPem);
     const config = loadConfig({
-      env: { MAILMON_CONFIG: '/dev/null', MAILMON_SECRET_KEY: generateKeyLine('t1') },
+      env: { MAILMON_CONFIG: '/dev/null', MAILMON_SECRET_KEY: options.secretKey ?? generateKeyLine('t1') },
       overrides: {
         'database.url': `sqlite:${join(dir, 'mailmon.sqlite')}`,
         'egress.allowCidrs': ['127.0.0.0/8', '::1/128'],

@@ -48,7 +48,7 @@ const INT_FIELDS = new Set([
   'AccountStatus',
   'ErrorCount',
 ]);
-const BOOL_FIELDS = new Set(['UseStoredPassword']);
+const BOOL_FIELDS = new Set(['UseStoredPassword', 'AcceptUnverifiedCert']);
 
 /**
  * An element's children as JSON, typed the way the schema expects: xsd:int text becomes a number,
