@@ -42,6 +42,10 @@ Example file (SuperOffice EMailAccount objects; Security defaults from the port)
                               "Username": "sales@example.com", "Password": "..." },
      "OutgoingCredentials": { "Server": "smtp.example.com", "Port": 587,
                               "Username": "sales@example.com", "Password": "..." } }]
+Entries are saved by the same rules as the HTTP API's SaveEMailAccount: a Password of "****" or ""
+keeps the stored one, but only while Server, Port, Username, AuthType and TLS stay as they were
+(a moved server needs the password again); AcceptUnverifiedCert and CaPem left out keep the stored
+values on an unmoved side. Updating a Deleted or unknown EMailAccountId is refused.
 Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothing stored).`,
     )
     .action(async (file: string) => {
