@@ -12,7 +12,8 @@ export interface CanonicalIp {
   readonly zone: string | undefined;
   /**
    * The IPv4 address carried inside an IPv4-compatible (::a.b.c.d), IPv4-translated
-   * (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address. The policy checks it
+   * (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) or Teredo (2001::/32, the client's
+   * address) address. The policy checks it
    * too, because traffic to such an address can end up at the IPv4 host.
    */
   readonly embeddedIpv4: string | undefined;
@@ -151,6 +152,9 @@ function embeddedIpv4(parts: number[]): string | undefined {
   if (p0 === 0x64 && p1 === 0xff9b && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0) return quad(p6, p7);
   // 6to4 2002:aabb:ccdd::/48 (RFC 3056).
   if (p0 === 0x2002) return quad(p1, p2);
+  // Teredo 2001:0:SERVER:FLAGS:PORT:CLIENT (RFC 4380): the client's IPv4 address, bits inverted, is
+  // where the tunnel delivers the traffic.
+  if (p0 === 0x2001 && p1 === 0) return quad(~p6 & 0xffff, ~p7 & 0xffff);
   return undefined;
 }
 

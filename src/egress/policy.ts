@@ -13,6 +13,11 @@ export type EgressRule =
   | 'multicast'
   | 'broadcast'
   | 'reserved'
+  | 'benchmarking'
+  | 'nat64-local'
+  | 'teredo'
+  | '6to4'
+  | 'site-local'
   | 'private';
 
 /** The config key an operator changes to lift a refusal. */
@@ -46,11 +51,20 @@ const BUILTIN_DENIES: ReadonlyArray<readonly [string, BuiltinRule]> = [
   ['224.0.0.0/4', 'multicast'],
   ['255.255.255.255/32', 'broadcast'],
   ['240.0.0.0/4', 'reserved'],
+  ['198.18.0.0/15', 'benchmarking'], // RFC 2544: test networks, never a mail server
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
   ['fd00:ec2::254/128', 'cloud-metadata'], // AWS IMDS over IPv6 (inside fc00::/7)
   ['fe80::/10', 'link-local'],
   ['ff00::/8', 'multicast'],
+  ['fec0::/10', 'site-local'], // deprecated (RFC 3879), still routed inside some networks
+  // Prefixes that translate or tunnel to IPv4 hosts, which the IPv4 rules above cannot see once the
+  // packet leaves as IPv6. The local-use NAT64 prefix (RFC 8215) embeds the IPv4 address at an
+  // operator-chosen position, so it cannot be checked: refused whole. Teredo and 6to4 addresses are
+  // refused whole too; allowed through egress.allowCidrs, their embedded IPv4 address is still checked.
+  ['64:ff9b:1::/48', 'nat64-local'],
+  ['2001::/32', 'teredo'],
+  ['2002::/16', '6to4'],
 ];
 
 /** Refused only when egress.denyPrivate is true. */
@@ -70,13 +84,18 @@ const RULE_TEXT: Record<BuiltinRule, string> = {
   multicast: 'multicast',
   broadcast: 'the broadcast address',
   reserved: 'in the reserved range 240.0.0.0/4',
+  benchmarking: 'in the benchmarking range 198.18.0.0/15',
+  'nat64-local': 'in the local-use NAT64 prefix 64:ff9b:1::/48, which translates to IPv4 hosts',
+  teredo: 'a Teredo address (2001::/32), which tunnels to an IPv4 host',
+  '6to4': 'a 6to4 address (2002::/16), which tunnels to an IPv4 host',
+  'site-local': 'site-local (fec0::/10)',
 };
 
 /**
  * Decide whether a probe may connect to `ip`:`port`. Pure. `ip` may be in any spelling parseHost
  * accepts (0x7f.1, ::ffff:127.0.0.1, [fe80::1%25eth0]); it is normalised first. Order: port, then
  * egress.denyCidrs, egress.allowCidrs, the built-in denies, egress.denyPrivate, else allowed. An
- * address embedding an IPv4 address (NAT64, IPv4-compatible, 6to4) must pass for both addresses.
+ * address embedding an IPv4 address (NAT64, IPv4-compatible, 6to4, Teredo) must pass for both addresses.
  * Throws TypeError when `ip` is not an IP address (the caller resolves names first), and whatever
  * ipaddr.js throws for a CIDR the config schema would have rejected.
  */

@@ -3,6 +3,7 @@ import { dialAddress, parseHost, parseIp } from '../../src/egress/address.js';
 import {
   LINK_LOCAL_SPELLINGS,
   LOOPBACK_EMBEDDED_SPELLINGS,
+  LOOPBACK_TUNNEL_SPELLINGS,
   LOOPBACK_V4_SPELLINGS,
   LOOPBACK_V6_SPELLINGS,
   METADATA_SPELLINGS,
@@ -27,7 +28,7 @@ describe('parseHost: IP spellings', () => {
     });
   });
 
-  it.each(LOOPBACK_EMBEDDED_SPELLINGS)('%j is IPv6 carrying 127.0.0.1', (spelling) => {
+  it.each([...LOOPBACK_EMBEDDED_SPELLINGS, ...LOOPBACK_TUNNEL_SPELLINGS])('%j is IPv6 carrying 127.0.0.1', (spelling) => {
     const ip = parseIp(spelling);
     expect(ip?.family).toBe(6);
     expect(ip?.embeddedIpv4).toBe('127.0.0.1');
@@ -80,6 +81,11 @@ describe('parseHost: IP spellings', () => {
     expect(parseIp('::')?.embeddedIpv4).toBeUndefined();
     expect(parseIp('::1')?.embeddedIpv4).toBeUndefined();
     expect(parseIp('2001:db8::1')?.embeddedIpv4).toBeUndefined();
+  });
+
+  it("reads a Teredo address's client IPv4, stored inverted", () => {
+    expect(parseIp('2001:0:4136:e378:8000:63bf:3fff:fdd2')?.embeddedIpv4).toBe('192.0.2.45');
+    expect(parseIp('2001:1::1')?.embeddedIpv4).toBeUndefined();
   });
 });
 

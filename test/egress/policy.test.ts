@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_EGRESS_CONFIG, type EgressConfig } from '../../src/egress/config.js';
 import { decide, type EgressDecision } from '../../src/egress/policy.js';
 import {
+  CGNAT_SPELLINGS,
   LINK_LOCAL_SPELLINGS,
   LOOPBACK_EMBEDDED_SPELLINGS,
+  LOOPBACK_TUNNEL_SPELLINGS,
   LOOPBACK_V4_SPELLINGS,
   LOOPBACK_V6_SPELLINGS,
   METADATA_SPELLINGS,
+  TRANSLATED_AND_RESERVED_SPELLINGS,
 } from './spellings.js';
 
 const config = (overrides: Partial<EgressConfig> = {}): EgressConfig => ({
@@ -90,6 +93,38 @@ describe('decide: built-in denies, every spelling', () => {
     expect(decide(spelling, 25, DEFAULT_EGRESS_CONFIG)).toEqual({ allowed: true });
   });
 
+  it.each(TRANSLATED_AND_RESERVED_SPELLINGS)('refuses %j as %s, naming egress.allowCidrs', (spelling, rule) => {
+    const decision = refusal(decide(spelling, 25, DEFAULT_EGRESS_CONFIG));
+    expect(decision).toMatchObject({ rule, configKey: 'egress.allowCidrs' });
+    expect(decision?.message).toMatch(/^egress denied: .+ \(add it to egress\.allowCidrs to allow\)$/);
+  });
+
+  it.each(LOOPBACK_TUNNEL_SPELLINGS)('refuses the tunnel address %j as a tunnel', (spelling) => {
+    expect(decide(spelling, 25, DEFAULT_EGRESS_CONFIG)).toMatchObject({
+      allowed: false,
+      rule: expect.stringMatching(/^(6to4|teredo)$/),
+      configKey: 'egress.allowCidrs',
+    });
+  });
+
+  it('names the tunnel and translation ranges in the message', () => {
+    expect(refusal(decide('2002:c000:201::1', 25, DEFAULT_EGRESS_CONFIG))?.message).toBe(
+      'egress denied: 2002:c000:201::1 is a 6to4 address (2002::/16), which tunnels to an IPv4 host (add it to egress.allowCidrs to allow)',
+    );
+    expect(refusal(decide('2001::1', 25, DEFAULT_EGRESS_CONFIG))?.message).toBe(
+      'egress denied: 2001::1 is a Teredo address (2001::/32), which tunnels to an IPv4 host (add it to egress.allowCidrs to allow)',
+    );
+    expect(refusal(decide('64:ff9b:1::a', 25, DEFAULT_EGRESS_CONFIG))?.message).toBe(
+      'egress denied: 64:ff9b:1::a is in the local-use NAT64 prefix 64:ff9b:1::/48, which translates to IPv4 hosts (add it to egress.allowCidrs to allow)',
+    );
+    expect(refusal(decide('0xc6120001', 25, DEFAULT_EGRESS_CONFIG))?.message).toBe(
+      'egress denied: 198.18.0.1 (written "0xc6120001") is in the benchmarking range 198.18.0.0/15 (add it to egress.allowCidrs to allow)',
+    );
+    expect(refusal(decide('fec0::1', 25, DEFAULT_EGRESS_CONFIG))?.message).toBe(
+      'egress denied: fec0::1 is site-local (fec0::/10) (add it to egress.allowCidrs to allow)',
+    );
+  });
+
   it('throws on a name: names are resolved before they are decided', () => {
     expect(() => decide('mail.example.com', 25, DEFAULT_EGRESS_CONFIG)).toThrow(TypeError);
   });
@@ -110,6 +145,7 @@ describe('decide: private ranges', () => {
     'fd12:3456::1',
     '::ffff:10.0.0.1',
     '64:ff9b::a00:1',
+    ...CGNAT_SPELLINGS,
   ];
 
   it.each(privates)('allows %j by default', (spelling) => {
@@ -183,6 +219,29 @@ describe('decide: CIDR lists, in order deny → allow → built-in → denyPriva
   it('a CIDR of one family never matches the other', () => {
     expect(decide('::1', 25, config({ allowCidrs: ['0.0.0.0/0'] }))).toMatchObject({ rule: 'loopback' });
     expect(decide('127.0.0.1', 25, config({ allowCidrs: ['::/0'] }))).toMatchObject({ rule: 'loopback' });
+  });
+
+  it('allowing a tunnel range opens it only for embedded IPv4 addresses the IPv4 rules allow', () => {
+    const tunnels = config({ allowCidrs: ['2002::/16', '2001::/32'] });
+    for (const spelling of LOOPBACK_TUNNEL_SPELLINGS) {
+      expect(decide(spelling, 25, tunnels), spelling).toMatchObject({ allowed: false, rule: 'loopback' });
+    }
+    expect(decide('2002:c000:201::1', 25, tunnels)).toEqual({ allowed: true });
+    expect(decide('2001:0:4136:e378:8000:63bf:3fff:fdd2', 25, tunnels)).toEqual({ allowed: true });
+    expect(decide('2002:a00:1::1', 25, { ...tunnels, denyPrivate: true })).toMatchObject({ rule: 'private' });
+    const withLoopback = config({ allowCidrs: ['2002::/16', '2001::/32', '127.0.0.0/8'] });
+    for (const spelling of LOOPBACK_TUNNEL_SPELLINGS) {
+      expect(decide(spelling, 25, withLoopback), spelling).toEqual({ allowed: true });
+    }
+  });
+
+  it('the local-use NAT64 prefix and the other reserved ranges open only through allowCidrs', () => {
+    expect(decide('64:ff9b:1::1', 25, config({ allowCidrs: ['64:ff9b:1::/48'] }))).toEqual({ allowed: true });
+    expect(decide('198.18.0.1', 25, config({ allowCidrs: ['198.18.0.0/15'] }))).toEqual({ allowed: true });
+    expect(decide('fec0::1', 25, config({ allowCidrs: ['fec0::/10'] }))).toEqual({ allowed: true });
+    expect(decide('198.20.0.1', 25, DEFAULT_EGRESS_CONFIG)).toEqual({ allowed: true });
+    expect(decide('64:ff9b:2::1', 25, DEFAULT_EGRESS_CONFIG)).toEqual({ allowed: true });
+    expect(decide('2001:1::1', 25, DEFAULT_EGRESS_CONFIG)).toEqual({ allowed: true });
   });
 
   it('allowing link-local IPv6 allows zoned addresses', () => {

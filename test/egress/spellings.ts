@@ -50,7 +50,68 @@ export const LOOPBACK_EMBEDDED_SPELLINGS = [
   '::ffff:0:127.0.0.1', // IPv4-translated
   '64:ff9b::127.0.0.1', // NAT64
   '64:ff9b::7f00:1',
+  '[64:ff9b::127.0.0.1]',
+  '64:FF9B:0:0:0:0:7F00:1',
+];
+
+/** 6to4 (2002::/16) and Teredo (2001::/32) addresses that tunnel to 127.0.0.1. */
+export const LOOPBACK_TUNNEL_SPELLINGS = [
   '2002:7f00:1::1', // 6to4
+  '2002:7F00:0001:0000:0000:0000:0000:0001',
+  '[2002:7f00:1::]',
+  '2001:0:4136:e378:8000:63bf:80ff:fffe', // Teredo: client 127.0.0.1 stored inverted
+  '2001::80ff:fffe',
+  '[2001:0000::80FF:FFFE]',
+];
+
+/** Addresses in ranges refused by default; each maps to the rule that refuses it. */
+export const TRANSLATED_AND_RESERVED_SPELLINGS: ReadonlyArray<readonly [string, string]> = [
+  ['64:ff9b:1::1', 'nat64-local'], // local-use NAT64 (RFC 8215)
+  ['64:ff9b:1:ffff:ffff:ffff:ffff:ffff', 'nat64-local'],
+  ['[64:ff9b:1::c000:201]', 'nat64-local'],
+  ['64:FF9B:0001::A00:1', 'nat64-local'],
+  ['2001::1', 'teredo'],
+  ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'teredo'], // RFC 4380's example: a public client
+  ['[2001:0:0:0:0:0:0:1]', 'teredo'],
+  ['2002:c000:201::1', '6to4'], // 6to4 of the public 192.0.2.1
+  ['2002::', '6to4'],
+  ['[2002:FFFF:FFFF::1]', '6to4'],
+  ['fec0::1', 'site-local'],
+  ['FEC0:0:0:0:0:0:0:1', 'site-local'],
+  ['feff:ffff::1', 'site-local'],
+  ['[fec0::1%eth0]', 'site-local'],
+  ['198.18.0.1', 'benchmarking'],
+  ['198.19.255.255', 'benchmarking'],
+  ['3323068417', 'benchmarking'], // decimal 198.18.0.1
+  ['0xc6120001', 'benchmarking'],
+  ['0306.022.0.1', 'benchmarking'],
+  ['198.18.1', 'benchmarking'],
+  ['::ffff:198.18.0.1', 'benchmarking'],
+  ['64:ff9b::c612:1', 'benchmarking'], // NAT64 well-known prefix embedding 198.18.0.1
+  ['0.0.0.1', 'unspecified'],
+  ['0.255.255.255', 'unspecified'],
+  ['0x00ffffff', 'unspecified'],
+  ['00.0.0.7', 'unspecified'],
+  ['64:ff9b::0.1.2.3', 'unspecified'],
+  ['255.255.255.255.', 'broadcast'],
+  ['0xff.0xff.0xff.0xff', 'broadcast'],
+  ['0377.0377.0377.0377', 'broadcast'],
+  ['255.16777215', 'broadcast'],
+  ['::ffff:255.255.255.255', 'broadcast'],
+  ['64:ff9b::ffff:ffff', 'broadcast'],
+  ['[::ffff:ffff:ffff]', 'broadcast'],
+];
+
+/** CGNAT 100.64.0.0/10: private, refused only with egress.denyPrivate. */
+export const CGNAT_SPELLINGS = [
+  '100.64.0.1',
+  '100.127.255.255',
+  '1681915905', // decimal 100.64.0.1
+  '0x64400001',
+  '0144.0100.0.1',
+  '100.4194305',
+  '::ffff:100.64.0.1',
+  '64:ff9b::6440:1',
 ];
 
 export const LINK_LOCAL_SPELLINGS = [
