@@ -28,11 +28,14 @@ describe('parseHost: IP spellings', () => {
     });
   });
 
-  it.each([...LOOPBACK_EMBEDDED_SPELLINGS, ...LOOPBACK_TUNNEL_SPELLINGS])('%j is IPv6 carrying 127.0.0.1', (spelling) => {
-    const ip = parseIp(spelling);
-    expect(ip?.family).toBe(6);
-    expect(ip?.embeddedIpv4).toBe('127.0.0.1');
-  });
+  it.each([...LOOPBACK_EMBEDDED_SPELLINGS, ...LOOPBACK_TUNNEL_SPELLINGS])(
+    '%j is IPv6 carrying 127.0.0.1',
+    (spelling) => {
+      const ip = parseIp(spelling);
+      expect(ip?.family).toBe(6);
+      expect(ip?.embeddedIpv4).toBe('127.0.0.1');
+    },
+  );
 
   it.each(METADATA_SPELLINGS.filter((s) => !/ec2|EC2|^100\.|64:ff9b/.test(s)))(
     '%j is 169.254.169.254',

@@ -93,11 +93,14 @@ describe('decide: built-in denies, every spelling', () => {
     expect(decide(spelling, 25, DEFAULT_EGRESS_CONFIG)).toEqual({ allowed: true });
   });
 
-  it.each(TRANSLATED_AND_RESERVED_SPELLINGS)('refuses %j as %s, naming egress.allowCidrs', (spelling, rule) => {
-    const decision = refusal(decide(spelling, 25, DEFAULT_EGRESS_CONFIG));
-    expect(decision).toMatchObject({ rule, configKey: 'egress.allowCidrs' });
-    expect(decision?.message).toMatch(/^egress denied: .+ \(add it to egress\.allowCidrs to allow\)$/);
-  });
+  it.each(TRANSLATED_AND_RESERVED_SPELLINGS)(
+    'refuses %j as %s, naming egress.allowCidrs',
+    (spelling, rule) => {
+      const decision = refusal(decide(spelling, 25, DEFAULT_EGRESS_CONFIG));
+      expect(decision).toMatchObject({ rule, configKey: 'egress.allowCidrs' });
+      expect(decision?.message).toMatch(/^egress denied: .+ \(add it to egress\.allowCidrs to allow\)$/);
+    },
+  );
 
   it.each(LOOPBACK_TUNNEL_SPELLINGS)('refuses the tunnel address %j as a tunnel', (spelling) => {
     expect(decide(spelling, 25, DEFAULT_EGRESS_CONFIG)).toMatchObject({
