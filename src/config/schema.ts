@@ -58,8 +58,11 @@ export const configSchema = z
           .min(1024)
           .max(LIMITS.maxBodyBytes)
           .default(1024 * 1024),
-        /** Requests per minute per client on the test endpoints. */
-        testRateLimitPerMinute: z.number().int().min(1).default(30),
+        /**
+         * Probe work per minute per client on the test endpoints: one unit per side tested (a
+         * dealer batch of 50 entries × 2 sides costs 100, so the default allows one full batch).
+         */
+        testRateLimitPerMinute: z.number().int().min(1).default(100),
         /**
          * Reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client. Empty: the header
          * is ignored and the client is the TCP peer (behind a proxy, every client would share one

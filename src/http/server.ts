@@ -69,7 +69,7 @@ export async function buildHttpServer(deps: HttpDeps) {
   });
   // Both collect routes as they are added, so they come before every route.
   await registerOpenApi(root, { version: deps.version ?? '0.0.0' });
-  await installTestRateLimit(root, { perMinute: config.testRateLimitPerMinute, routes: TEST_ROUTES });
+  installTestRateLimit(root, { perMinute: config.testRateLimitPerMinute, routes: TEST_ROUTES });
   const app = root.withTypeProvider<ZodTypeProvider>();
 
   const operations = { tags: ['operations'] };

@@ -37,9 +37,17 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         summary: 'Test a stored account now and record the result as a scheduled check would',
         description:
           'Updates AccountStatus, ErrorCount, ErrorReason, history and metrics exactly as a scheduled ' +
-          'check. Concurrent requests for one account share one check. Rate-limited (http.testRateLimitPerMinute).',
+          'check. Concurrent requests for one account share one check. Rate-limited (http.testRateLimitPerMinute): ' +
+          'costs one unit per stored side.',
         params: idParamsSchema,
         response: { 200: accountTestResultSchema, ...errors },
+      },
+      config: {
+        // The stored sides are what the check will probe; an unknown account costs the minimum.
+        testCost: async (request) => {
+          const account = await deps.repo.getAccount((request.params as { id: number }).id);
+          return account === null ? 1 : [account.incoming, account.outgoing].filter(Boolean).length;
+        },
       },
     },
     async (request) => {
@@ -71,9 +79,16 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       schema: {
         tags,
         summary: 'Test credentials given in the body; nothing is stored',
-        description: 'Rate-limited (http.testRateLimitPerMinute). Passwords are required and never echoed.',
+        description:
+          'Rate-limited (http.testRateLimitPerMinute): costs one unit per side given. Passwords are required and never echoed.',
         body: adHocTestSchema,
         response: { 200: adHocResultSchema, ...errors },
+      },
+      config: {
+        testCost: (request) => {
+          const { incoming, outgoing } = request.body as { incoming?: unknown; outgoing?: unknown };
+          return [incoming, outgoing].filter(Boolean).length;
+        },
       },
     },
     async (request) => {

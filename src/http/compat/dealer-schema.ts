@@ -73,6 +73,7 @@ export const dealerParamsSchema = z.object({
 });
 
 export type DealerEntry = z.output<typeof dealerEntrySchema>;
+export type DealerRequest = z.output<typeof dealerRequestSchema>;
 
 export interface DealerWarning {
   warningCode: string;

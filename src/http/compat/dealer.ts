@@ -12,6 +12,7 @@ import {
   dealerParamsSchema,
   dealerRequestSchema,
   planEntry,
+  type DealerRequest,
   type DealerEntry,
   type EntryPlan,
 } from './dealer-schema.js';
@@ -141,6 +142,14 @@ function useZodAndDealerErrors(app: FastifyInstance): void {
   });
 }
 
+/** The probe work of a validated batch: one unit per side an entry asks to test. */
+export function batchCost(body: DealerRequest): number {
+  return body.emailCredentialsRequests.reduce(
+    (sum, entry) => sum + (entry.smtpHost === undefined ? 0 : 1) + (entry.imapHost === undefined ? 0 : 1),
+    0,
+  );
+}
+
 /** Registers the dealer API's batch credentials test. Options: `{ deps }`. */
 export const dealerRoutes: FastifyPluginAsyncZod<CompatPluginOptions> = async (app, { deps }) => {
   useZodAndDealerErrors(app);
@@ -157,6 +166,8 @@ export const dealerRoutes: FastifyPluginAsyncZod<CompatPluginOptions> = async (a
       preValidation: async (request) => {
         request.body = dropBlankFields(request.body) as typeof request.body;
       },
+      // Every entry's SMTP and IMAP side is one login: a batch of 50 × 2 sides costs 100.
+      config: { testCost: (request) => batchCost(request.body as DealerRequest) },
     },
     async (request) => {
       const entries = request.body.emailCredentialsRequests;
