@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 
+import { parseHost } from '../egress/address.js';
 import type { Security } from '../probes/types.js';
 
 /** Longest host name DNS allows (RFC 1035: 253 characters in text form). */
@@ -37,20 +38,61 @@ export const MAX_CA_PEM_BYTES = 65_535;
 const HOST_CHARS = /^[\p{L}\p{N}._:-]+$/u;
 const BRACKETED_IPV6 = /^\[([0-9A-Fa-f:.]+)\]$/;
 
+export const HOST_MESSAGE =
+  'must be a host name or IP address (letters, digits, ".", "-", ":"; no spaces or line breaks)';
+
+/** Longest DNS label (RFC 1035). */
+const MAX_LABEL_LENGTH = 63;
+
+export type HostCheck = { ok: true; host: string } | { ok: false; message: string };
+
 /**
- * Normalises a host name or IP literal, or returns null when it is not acceptable.
+ * Normalises a host name or IP literal, or says why it is not acceptable (without repeating it).
  * Lower case (DNS ignores case, and stored-password lookups compare exactly); `[::1]` loses its
- * brackets; an internationalised name becomes punycode.
+ * brackets; an internationalised name becomes punycode. A name must be one the probes' resolver
+ * accepts too (src/egress/address.ts): no empty label (`a..b`), no label over 63 characters or
+ * starting or ending with "-", so a stored host never fails every check with config_invalid.
  */
-export function normalizeHost(raw: string): string | null {
+export function checkHost(raw: string): HostCheck {
   const bracketed = BRACKETED_IPV6.exec(raw);
   const host = bracketed?.[1] ?? raw;
-  if (host.length === 0 || host.length > MAX_HOST_LENGTH || !HOST_CHARS.test(host)) return null;
-  if (host.includes(':')) return /^[0-9A-Fa-f:.]+$/.test(host) ? host.toLowerCase() : null;
+  if (host.length === 0 || host.length > MAX_HOST_LENGTH || !HOST_CHARS.test(host)) {
+    return { ok: false, message: isOverlongIdn(raw) ? OVERLONG_IDN_MESSAGE : HOST_MESSAGE };
+  }
+  if (host.includes(':')) {
+    return isIP(host) === 6
+      ? { ok: true, host: host.toLowerCase() }
+      : { ok: false, message: 'must be a valid IPv6 address (it contains ":"; give the port separately)' };
+  }
   // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(host)) return host.toLowerCase();
-  const ascii = domainToASCII(host);
-  return ascii === '' || ascii.length > MAX_HOST_LENGTH ? null : ascii;
+  const ascii = /^[\x00-\x7f]*$/.test(host) ? host.toLowerCase() : domainToASCII(host);
+  if (ascii === '') return { ok: false, message: 'must be a valid internationalised host name' };
+  if (ascii.length > MAX_HOST_LENGTH) return { ok: false, message: OVERLONG_IDN_MESSAGE };
+  const labelProblem = labelsProblem(ascii);
+  if (labelProblem !== undefined) return { ok: false, message: labelProblem };
+  if (parseHost(ascii).kind === 'invalid') return { ok: false, message: HOST_MESSAGE };
+  return { ok: true, host: ascii };
+}
+
+/** The normalised host, or null when it is not acceptable (see checkHost). */
+export function normalizeHost(raw: string): string | null {
+  const checked = checkHost(raw);
+  return checked.ok ? checked.host : null;
+}
+
+/** What is wrong with the dot-separated labels of `name` (one trailing dot allowed), if anything. */
+function labelsProblem(name: string): string | undefined {
+  const labels = (name.endsWith('.') ? name.slice(0, -1) : name).split('.');
+  if (labels.some((label) => label === '')) {
+    return 'must not have an empty label (a leading dot or ".." between labels)';
+  }
+  if (labels.some((label) => label.length > MAX_LABEL_LENGTH)) {
+    return `must have labels (the parts between dots) of at most ${MAX_LABEL_LENGTH} characters`;
+  }
+  if (labels.some((label) => label.startsWith('-') || label.endsWith('-'))) {
+    return 'must not have a label (the part between dots) that starts or ends with a hyphen';
+  }
+  return undefined;
 }
 
 /** An internationalised name whose punycode form is longer than DNS (and the server column) allows. */
@@ -58,23 +100,19 @@ function isOverlongIdn(raw: string): boolean {
   return HOST_CHARS.test(raw) && !raw.includes(':') && domainToASCII(raw).length > MAX_HOST_LENGTH;
 }
 
-export const HOST_MESSAGE =
-  'must be a host name or IP address (letters, digits, ".", "-", ":"; no spaces or line breaks)';
+const OVERLONG_IDN_MESSAGE = `must be at most ${MAX_HOST_LENGTH} characters once converted to punycode (xn--…)`;
 
-/** A host name or IP literal; output is normalised (see normalizeHost). */
+/** A host name or IP literal; output is normalised (see checkHost). */
 export const hostSchema = z
   .string()
   .max(MAX_HOST_LENGTH + 2, { error: `must be at most ${MAX_HOST_LENGTH} characters` })
   .transform((value, ctx) => {
-    const host = normalizeHost(value);
-    if (host === null) {
-      const message = isOverlongIdn(value)
-        ? `must be at most ${MAX_HOST_LENGTH} characters once converted to punycode (xn--…)`
-        : HOST_MESSAGE;
-      ctx.addIssue({ code: 'custom', message });
+    const checked = checkHost(value);
+    if (!checked.ok) {
+      ctx.addIssue({ code: 'custom', message: checked.message });
       return z.NEVER;
     }
-    return host;
+    return checked.host;
   });
 
 export const PORT_MESSAGE = 'must be a TCP port from 1 to 65535';

@@ -1,7 +1,7 @@
 // SuperOffice's SmtpUri: `smtps://user:password@host:465` (implicit TLS) or `smtp://...` (STARTTLS),
 // user name and password URL-encoded. Error messages never repeat the URI: it holds a password.
 import type { Security } from '../../probes/types.js';
-import { normalizeHost } from '../../accounts/fields.js';
+import { checkHost } from '../../accounts/fields.js';
 
 export interface SmtpUri {
   security: Security;
@@ -46,8 +46,9 @@ export function parseSmtpUri(raw: string): SmtpUriResult {
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) return fail('scheme must be smtps:// (implicit TLS) or smtp:// (STARTTLS)');
   if (url.pathname !== '' && url.pathname !== '/') return fail('must not have a path after host:port');
-  const host = normalizeHost(url.hostname);
-  if (host === null) return fail('host must be a host name or IP address');
+  const checked = checkHost(url.hostname);
+  if (!checked.ok) return fail(`host ${checked.message}`);
+  const { host } = checked;
   const port = url.port === '' ? scheme.defaultPort : Number(url.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return fail('port must be from 1 to 65535');
   const username = decode(url.username);
