@@ -102,13 +102,25 @@ const BASE64_RUN = /[A-Za-z0-9+/_-]{2,}={0,2}/g;
 const MIN_FRAGMENT_CHARS = 8;
 
 /**
- * Replaces every occurrence of each secret in `text` with "****": the literal value, its
- * URL-encoded, form-encoded and JSON-escaped forms, and any base64 run (standard or URL-safe) whose
- * decoded bytes contain it or that contains the characters base64 gives the secret at some byte
- * alignment. The decoding catches the wrapped forms whatever the user name is: base64(secret),
- * AUTH PLAIN base64("\0user\0pass") and base64("user\0user\0pass"), AUTH LOGIN, and XOAUTH2
- * base64("user=...\x01auth=Bearer token\x01\x01"); the fragments catch an encoded secret in a
- * stream cut off right before or after it. A base64 run is masked whole.
+ * Secrets of at least this many characters are masked wherever they occur, even inside a word;
+ * shorter ones only as whole occurrences. A 1-letter password masked as a substring turned
+ * "egress policy" into "egress ****olicy" and hid nothing: "p" in "policy" does not reveal it.
+ */
+export const MIN_ANYWHERE_CHARS = 6;
+
+/**
+ * Replaces each secret in `text` with "****", in every form it takes on the wire: the literal
+ * value, its URL-encoded, form-encoded and JSON-escaped forms, and base64 (AUTH LOGIN, AUTH PLAIN
+ * base64("\0user\0pass") whatever the user name, XOAUTH2 base64("user=...\x01auth=Bearer token\x01\x01"),
+ * HTTP Basic). A base64 run is masked whole.
+ * - A secret of MIN_ANYWHERE_CHARS characters or more is masked wherever it occurs: any substring,
+ *   and any base64 run whose decoded bytes contain it or that contains the characters base64 gives
+ *   it at some byte alignment (so an encoded secret in a stream cut off right before or after it
+ *   is caught too).
+ * - A shorter secret is masked only where it stands whole: not preceded or followed by a letter or
+ *   digit (so "p" is masked in "password p rejected" and in "user/p", not in "policy"), and a
+ *   base64 run only when it decodes to the secret itself, a SASL PLAIN or HTTP Basic credential
+ *   ending in it, or an XOAUTH2 string carrying it.
  * Not caught: a secret whose base64 is split across lines (MIME wrapping), lowercase percent-encoding.
  * For many texts and the same secrets, build the scrubber once with createSecretScrubber.
  */
@@ -121,35 +133,98 @@ export type Scrub = (text: string) => string;
 
 /**
  * scrubSecrets for a fixed set of secrets, with the per-secret work (forms, needles, fragments) done
- * once: the one scrubbing algorithm, used for every transcript line a probe records.
+ * once: the one scrubbing algorithm, used for every transcript line a probe records and every text
+ * the API answers with.
  */
 export function createSecretScrubber(secrets: readonly string[]): Scrub {
   const wanted = [...new Set(secrets)].filter((s) => s !== '');
   if (wanted.length === 0) return (text) => text;
-  const needles = wanted.map((s) => Buffer.from(s, 'utf8'));
-  const fragments = [...new Set(wanted.flatMap(base64Fragments))];
-  const telling = fragments.filter((fragment) => fragment.length >= MIN_FRAGMENT_CHARS);
+  const long = wanted.filter((s) => [...s].length >= MIN_ANYWHERE_CHARS);
+  const short = wanted.filter((s) => [...s].length < MIN_ANYWHERE_CHARS);
+  const longRun = long.length > 0 ? longRunTest(long) : undefined;
+  const shortRun = short.length > 0 ? shortRunTest(short) : undefined;
+  const minRunChars = Math.min(longRun?.minChars ?? Infinity, shortRun?.minChars ?? Infinity);
+  const maskRun = (run: string): string =>
+    run.length >= minRunChars && (longRun?.test(run) || shortRun?.test(run)) ? REDACTED : run;
   // Longest first, so a form that contains another (or another secret's form) is masked whole.
-  const forms = [...new Set(wanted.flatMap(literalForms))].sort((a, b) => b.length - a.length);
-  // A run of n characters decodes to at most floor(3n/4) bytes: shorter runs cannot hold a needle.
-  const minNeedleBytes = Math.min(...needles.map((needle) => needle.length));
-  const minRunChars = Math.min(Math.ceil((minNeedleBytes * 4) / 3), ...telling.map((f) => f.length));
-  const maskRun = (run: string): string => {
-    if (run.length < minRunChars) return run;
-    // Node decodes both alphabets, even mixed; compare fragments in the standard one.
-    const std = /[-_]/.test(run) ? run.replace(/-/g, '+').replace(/_/g, '/') : run;
-    // A run whose decoding holds a secret holds that secret's fragment for the byte alignment it
-    // sits at, so a run with no fragment is clean; a long fragment alone is proof enough.
-    if (!fragments.some((fragment) => std.includes(fragment))) return run;
-    if (telling.some((fragment) => std.includes(fragment))) return REDACTED;
-    return decodedContains(run, needles) ? REDACTED : run;
-  };
+  const forms = [...new Set(long.flatMap(literalForms))].sort((a, b) => b.length - a.length);
+  const shortForms = [...new Set(short.flatMap(literalForms))].sort((a, b) => b.length - a.length);
+  const whole =
+    shortForms.length === 0
+      ? undefined
+      : new RegExp(
+          `(?<![\\p{L}\\p{N}])(?:${shortForms.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`,
+          'gu',
+        );
   return (text) => {
     // Base64 first: masking a literal inside a base64 run first would break the run apart.
     let out = text.length >= minRunChars ? text.replace(BASE64_RUN, maskRun) : text;
     for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    if (whole !== undefined) out = out.replace(whole, REDACTED);
     return out;
   };
+}
+
+interface RunTest {
+  /** Runs shorter than this cannot hold any of the secrets. */
+  minChars: number;
+  test(run: string): boolean;
+}
+
+/** Does a base64 run hold one of these (long) secrets anywhere, at any byte alignment? */
+function longRunTest(secrets: readonly string[]): RunTest {
+  const needles = secrets.map((s) => Buffer.from(s, 'utf8'));
+  const fragments = [...new Set(secrets.flatMap(base64Fragments))];
+  const telling = fragments.filter((fragment) => fragment.length >= MIN_FRAGMENT_CHARS);
+  // A run of n characters decodes to at most floor(3n/4) bytes: shorter runs cannot hold a needle.
+  const minNeedleBytes = Math.min(...needles.map((needle) => needle.length));
+  const minChars = Math.min(Math.ceil((minNeedleBytes * 4) / 3), ...telling.map((f) => f.length));
+  return {
+    minChars,
+    test(run) {
+      // Node decodes both alphabets, even mixed; compare fragments in the standard one.
+      const std = /[-_]/.test(run) ? run.replace(/-/g, '+').replace(/_/g, '/') : run;
+      // A run whose decoding holds a secret holds that secret's fragment for the byte alignment it
+      // sits at, so a run with no fragment is clean; a long fragment alone is proof enough.
+      if (!fragments.some((fragment) => std.includes(fragment))) return false;
+      if (telling.some((fragment) => std.includes(fragment))) return true;
+      return decodedContains(run, needles);
+    },
+  };
+}
+
+/**
+ * Does a base64 run decode to one of these (short) secrets as a whole credential? Strict shapes
+ * only, because short runs decode to short byte strings all the time ("by" decodes to "o"): the
+ * secret's own canonical base64 (AUTH LOGIN), or a SASL PLAIN, HTTP Basic or XOAUTH2 string.
+ */
+function shortRunTest(secrets: readonly string[]): RunTest {
+  const encoded = new Set(
+    secrets.flatMap((s) => {
+      const std = Buffer.from(s, 'utf8').toString('base64');
+      return [std, std.replace(/=+$/, ''), Buffer.from(s, 'utf8').toString('base64url')];
+    }),
+  );
+  const raw = secrets.map((s) => Buffer.from(s, 'utf8').toString('latin1'));
+  const minChars = Math.min(...[...encoded].map((e) => e.length));
+  return {
+    minChars,
+    test(run) {
+      if (encoded.has(run)) return true;
+      const decoded = Buffer.from(run, 'base64').toString('latin1');
+      return raw.some(
+        (secret) =>
+          // SASL PLAIN: [authzid] \0 authcid \0 password, i.e. two NULs, the second right before it.
+          (decoded.endsWith(`\0${secret}`) && decoded.slice(0, -secret.length - 1).includes('\0')) ||
+          (decoded.endsWith(`:${secret}`) && decoded.length > secret.length + 1) || // HTTP Basic user:password
+          decoded.includes(`auth=Bearer ${secret}\x01`), // XOAUTH2
+      );
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function decodedContains(run: string, needles: readonly Buffer[]): boolean {

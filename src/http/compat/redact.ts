@@ -5,15 +5,9 @@ import type { ProbeResult } from '../../probes/types.js';
 import { createSecretScrubber } from '../../security/redact.js';
 
 /**
- * Secrets shorter than this are not scrubbed as substrings: masking every "a" in a transcript would
- * destroy it while hiding nothing (a 1-2 character password is guessable anyway).
- */
-const MIN_SCRUB_LENGTH = 3;
-
-/**
  * Replaces every occurrence of each secret (clear, URL/JSON-encoded, and inside any base64 run such
  * as AUTH LOGIN/PLAIN or XOAUTH2, whatever the user name in it) with the mask: the shared scrubber,
- * with the short-secret guard above.
+ * which masks a secret shorter than MIN_ANYWHERE_CHARS only where it stands whole.
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return credentialScrubber(secrets)(text);
@@ -21,7 +15,7 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 
 /** scrubSecrets for many texts with the same secrets: the secrets' forms are worked out once. */
 export function credentialScrubber(secrets: readonly string[]): (text: string) => string {
-  return createSecretScrubber(secrets.filter((secret) => secret.length >= MIN_SCRUB_LENGTH));
+  return createSecretScrubber(secrets);
 }
 
 /** The failure sentence of a probe result, for ErrorMessage/error fields; '' when it succeeded. */
