@@ -127,7 +127,13 @@ export interface AccountRepository {
   ): Promise<number[]>;
   getAccount(id: number): Promise<EmailAccount | null>;
   getAccountWithSecrets(id: number): Promise<EmailAccount | null>;
-  listAccounts(filter?: { status?: AccountStatus; limit?: number; offset?: number }): Promise<{
+  /** `excludeDeleted` leaves out Deleted accounts (ignored when `status` is given). */
+  listAccounts(filter?: {
+    status?: AccountStatus;
+    excludeDeleted?: boolean;
+    limit?: number;
+    offset?: number;
+  }): Promise<{
     items: EmailAccount[];
     total: number;
   }>;

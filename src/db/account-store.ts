@@ -216,10 +216,13 @@ export class KnexAccountRepository implements AccountRepository {
     return rows.map((r) => toEmailAccount(r, side(r.incoming_auth), side(r.outgoing_auth)));
   }
 
-  async listAccounts(filter: { status?: AccountStatus; limit?: number; offset?: number } = {}) {
+  async listAccounts(
+    filter: { status?: AccountStatus; excludeDeleted?: boolean; limit?: number; offset?: number } = {},
+  ) {
     const base = () => {
       const q = this.knex<EmailAccountRow>(ACCOUNT);
-      return filter.status === undefined ? q : q.where('account_status', filter.status);
+      if (filter.status !== undefined) return q.where('account_status', filter.status);
+      return filter.excludeDeleted ? q.whereNot('account_status', AccountStatus.Deleted) : q;
     };
     const [{ total }] = (await base().count({ total: '*' })) as [{ total: number | string }];
     const rows = await base()

@@ -76,7 +76,7 @@ describe('GET /api/v1/openapi.json', () => {
     const adHoc = doc.paths['/api/v1/test'].post.requestBody.content['application/json'].schema;
     expect(adHoc.properties.incoming.required).toEqual(expect.arrayContaining(['password']));
     const list = doc.paths['/api/v1/accounts'].get.parameters.map((p: Schema) => `${p.in}:${p.name}`);
-    expect(list.sort()).toEqual(['query:limit', 'query:offset', 'query:status']);
+    expect(list.sort()).toEqual(['query:includeDeleted', 'query:limit', 'query:offset', 'query:status']);
   });
 
   it('documents responses: passwords only ever as the mask, errors in one shape', () => {

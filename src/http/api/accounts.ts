@@ -53,14 +53,18 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     {
       schema: {
         tags,
-        summary: 'List accounts (paged; Deleted accounts included unless filtered out by status)',
+        summary:
+          'List accounts (paged; Deleted accounts hidden unless includeDeleted=true or status=Deleted)',
         querystring: listQuerySchema,
         response: { 200: accountListSchema, ...errors },
       },
     },
     async (request) => {
-      const { status, limit = 100, offset = 0 } = request.query;
-      const filter = status === undefined ? {} : { status: STATUS_NAMES.indexOf(status) as AccountStatus };
+      const { status, includeDeleted, limit = 100, offset = 0 } = request.query;
+      const filter =
+        status === undefined
+          ? { excludeDeleted: !includeDeleted }
+          : { status: STATUS_NAMES.indexOf(status) as AccountStatus };
       const { items, total } = await repo.listAccounts({ ...filter, limit, offset });
       return { items: items.map((account) => accountView(account)), total, limit, offset };
     },

@@ -172,7 +172,14 @@ export type AdHocTestBody = z.output<typeof adHocTestSchema>;
 export const idParamsSchema = z.object({ id: integerText(1, MAX_INT, 'an account id') });
 
 export const listQuerySchema = z.object({
-  status: statusSchema.optional().meta({ description: 'Only accounts in this status' }),
+  status: statusSchema
+    .optional()
+    .meta({ description: 'Only accounts in this status (Deleted shows the Deleted ones)' }),
+  includeDeleted: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .optional()
+    .transform((value) => value === 'true')
+    .meta({ description: 'Also list Deleted accounts (default false: they are hidden)' }),
   limit: integerText(1, 1000, 'a page size').optional(),
   offset: integerText(0, MAX_INT, 'an offset').optional(),
 });
