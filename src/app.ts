@@ -77,7 +77,7 @@ export async function createCore(options: AppOptions): Promise<Core> {
       metrics,
       logger,
       resolve: createEgressResolver(config.egress, options.lookup),
-      checkTokenHost: createEgressResolver({ ...config.egress, allowedPorts: null }, options.lookup),
+      checkTokenHost: createEgressResolver(config.egress, options.lookup, 'tokenEndpointPorts'),
       config: {
         timeoutMs: config.scheduler.checkTimeoutSeconds * 1000,
         failedThreshold: config.status.failedThreshold,

@@ -17,13 +17,19 @@ export interface EgressConfig {
   readonly denyCidrs: readonly string[];
   /** TCP ports probes may connect to; null allows any port. Default DEFAULT_ALLOWED_PORTS. */
   readonly allowedPorts: readonly number[] | null;
+  /** TCP ports an OAuth2 token endpoint may be on; null allows any port. Default [443]. */
+  readonly tokenEndpointPorts: readonly number[] | null;
 }
+
+/** Token endpoints are HTTPS on the standard port. */
+export const DEFAULT_TOKEN_ENDPOINT_PORTS: readonly number[] = Object.freeze([443]);
 
 export const DEFAULT_EGRESS_CONFIG: EgressConfig = Object.freeze({
   denyPrivate: false,
   allowCidrs: Object.freeze([]) as readonly string[],
   denyCidrs: Object.freeze([]) as readonly string[],
   allowedPorts: DEFAULT_ALLOWED_PORTS,
+  tokenEndpointPorts: DEFAULT_TOKEN_ENDPOINT_PORTS,
 });
 
 /**
@@ -61,5 +67,9 @@ export const egressConfigSchema = z
       .array(port)
       .nullable()
       .default(() => [...DEFAULT_ALLOWED_PORTS]),
+    tokenEndpointPorts: z
+      .array(port)
+      .nullable()
+      .default(() => [...DEFAULT_TOKEN_ENDPOINT_PORTS]),
   })
   .prefault({});

@@ -22,7 +22,14 @@ export type EgressRule =
 
 /** The config key an operator changes to lift a refusal. */
 export type EgressConfigKey =
-  'egress.allowedPorts' | 'egress.denyCidrs' | 'egress.allowCidrs' | 'egress.denyPrivate';
+  | 'egress.allowedPorts'
+  | 'egress.tokenEndpointPorts'
+  | 'egress.denyCidrs'
+  | 'egress.allowCidrs'
+  | 'egress.denyPrivate';
+
+/** Which port list applies: the mail servers' or the OAuth2 token endpoints'. */
+export type PortList = 'allowedPorts' | 'tokenEndpointPorts';
 
 export type EgressRefusal = {
   readonly allowed: false;
@@ -107,17 +114,25 @@ export function decide(ip: string, port: number, config: EgressConfig): EgressDe
   return decideCanonical(parsed, config, ip);
 }
 
-/** The port half of `decide`, so a resolver can refuse before spending a DNS lookup. */
-export function decidePort(port: number, config: EgressConfig): EgressDecision {
+/**
+ * The port half of `decide`, so a resolver can refuse before spending a DNS lookup. `list` picks
+ * egress.allowedPorts (mail servers, the default) or egress.tokenEndpointPorts (OAuth2 token endpoints).
+ */
+export function decidePort(
+  port: number,
+  config: EgressConfig,
+  list: PortList = 'allowedPorts',
+): EgressDecision {
+  const key: EgressConfigKey = `egress.${list}`;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    return refuse('port', 'egress.allowedPorts', `port ${String(port)} is not a TCP port (1-65535)`);
+    return refuse('port', key, `port ${String(port)} is not a TCP port (1-65535)`);
   }
-  const ports = config.allowedPorts;
+  const ports = config[list];
   if (ports !== null && !ports.includes(port)) {
     return refuse(
       'port',
-      'egress.allowedPorts',
-      `port ${port} is not in egress.allowedPorts [${ports.join(', ')}] (add it there, or set egress.allowedPorts to null to allow any port)`,
+      key,
+      `port ${port} is not in ${key} [${ports.join(', ')}] (add it there, or set ${key} to null to allow any port)`,
     );
   }
   return { allowed: true };

@@ -3,7 +3,7 @@ import { ProbeError } from '../probes/errors.js';
 import { abortable } from '../probes/resolve.js';
 import { dialAddress, parseHost, parseIp, type CanonicalIp } from './address.js';
 import type { EgressConfig } from './config.js';
-import { decideCanonical, decidePort, type EgressDecision } from './policy.js';
+import { decideCanonical, decidePort, type EgressDecision, type PortList } from './policy.js';
 
 /** Resolve `host` once, check it, and return the IP string the probe must connect to. */
 export type EgressResolver = (host: string, port: number, signal: AbortSignal) => Promise<string>;
@@ -27,6 +27,8 @@ export const systemLookupAll: LookupAll = (hostname, options) => dns.lookup(host
 export function createEgressResolver(
   config: EgressConfig,
   lookup: LookupAll = systemLookupAll,
+  /** The port list to hold connections to: mail servers' (default) or OAuth2 token endpoints'. */
+  ports: PortList = 'allowedPorts',
 ): EgressResolver {
   return async (host, port, signal) => {
     signal.throwIfAborted();
@@ -34,7 +36,7 @@ export function createEgressResolver(
     if (parsed.kind === 'invalid') {
       throw new ProbeError('config_invalid', 'dns', `invalid host ${JSON.stringify(host)}: ${parsed.reason}`);
     }
-    refuseUnlessAllowed(decidePort(port, config));
+    refuseUnlessAllowed(decidePort(port, config, ports));
 
     if (parsed.kind === 'ip') {
       refuseUnlessAllowed(decideCanonical(parsed.ip, config, host));

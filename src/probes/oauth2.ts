@@ -14,6 +14,7 @@ import { createSecretScrubber } from '../security/redact.js';
 import { scrubError } from './redact.js';
 import { unbracket } from './resolve.js';
 import { certFailureCode } from './tls.js';
+import { oversizedToken, readBoundedBody, TokenAnswerTooLarge } from './token-endpoint.js';
 
 export interface OAuth2RefreshRequest {
   /** The provider's token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token. */
@@ -38,8 +39,8 @@ export interface OAuth2Deps {
   /** Wall clock for expiresAt. Default: () => new Date(). */
   now?: () => Date;
   /**
-   * The egress policy's address check for the token endpoint (ports are not checked: token
-   * endpoints are HTTPS). A refusal fails the refresh before any request is sent; otherwise the
+   * The egress policy's check of the token endpoint: its address rules and egress.tokenEndpointPorts
+   * (443 by default). A refusal fails the refresh before any request is sent; otherwise the
    * request connects to the address it returns and nowhere else. Without it the system resolver
    * looks the name up (once).
    */
@@ -48,8 +49,6 @@ export interface OAuth2Deps {
   caPem?: string;
 }
 
-/** Token responses are small; anything bigger is not a token response. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_DETAIL_CHARS = 160;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -97,6 +96,7 @@ export async function refreshAccessToken(
   } catch (thrown) {
     const err = scrubError(toError(thrown), scrub);
     if (signal.aborted) throw fail('token endpoint did not answer in time', err);
+    if (err instanceof TokenAnswerTooLarge) throw fail(err.message, err);
     throw fail(`token request failed (${describeRequestError(err, url)})`, err);
   }
   if (status >= 300 && status <= 399) {
@@ -112,6 +112,8 @@ export async function refreshAccessToken(
   if (!json || typeof json.access_token !== 'string' || json.access_token.length === 0) {
     throw fail('token endpoint answer has no access_token');
   }
+  const oversized = oversizedToken(json);
+  if (oversized !== undefined) throw fail(oversized);
   const expiresIn = typeof json.expires_in === 'string' ? Number(json.expires_in) : json.expires_in;
   const now = (deps.now ?? (() => new Date()))();
   return {
@@ -158,7 +160,7 @@ interface TokenAnswer {
 }
 
 /**
- * POSTs the form `body` to `url` and reads the answer (at most MAX_RESPONSE_BYTES, else an error).
+ * POSTs the form `body` to `url` and reads the answer (bounded: readBoundedBody).
  * With `address`, the TCP connection goes to that IP: the lookup hook answers with it instead of
  * asking DNS, so the host name is never resolved again, while SNI, the certificate check and the
  * Host header still use the URL's host name. (An IP-literal host is connected to as it is: no
@@ -210,24 +212,10 @@ function postForm(
     signal.addEventListener('abort', onAbort, { once: true });
     req.on('error', (err) => settle(err));
     req.on('response', (res: IncomingMessage) => {
-      const tooLarge = (bytes: string) => settle(new Error(`response of ${bytes} bytes is too large`));
-      const declared = Number(res.headers['content-length'] ?? '0');
-      if (declared > MAX_RESPONSE_BYTES) {
-        tooLarge(String(declared));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) tooLarge(`more than ${MAX_RESPONSE_BYTES}`);
-        else chunks.push(chunk);
-      });
-      res.on('end', () =>
-        settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      readBoundedBody(res).then(
+        (text) => settle(undefined, { status: res.statusCode ?? 0, text }),
+        (err: unknown) => settle(err),
       );
-      res.on('error', (err) => settle(err));
-      res.on('close', () => settle(new Error('connection closed before the answer was complete')));
     });
     req.end(body);
   });

@@ -33,6 +33,7 @@ export async function testCore(
       'database.url': databaseUrl,
       'egress.allowCidrs': ['127.0.0.0/8', '::1/128'],
       'egress.allowedPorts': null,
+      'egress.tokenEndpointPorts': null,
       'scheduler.checkTimeoutSeconds': 3,
       'scheduler.spreadSeconds': 0,
       'http.port': 0,

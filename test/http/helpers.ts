@@ -68,6 +68,7 @@ export async function startApi(options: ApiServerOptions = {}): Promise<ApiServe
         'database.url': `sqlite:${join(dir, 'mailmon.sqlite')}`,
         'egress.allowCidrs': ['127.0.0.0/8', '::1/128'],
         'egress.allowedPorts': null,
+        'egress.tokenEndpointPorts': null,
         'scheduler.enabled': false,
         'scheduler.checkTimeoutSeconds': 5,
         'http.host': '127.0.0.1',

@@ -35,7 +35,7 @@ describe('the mailmon CLI with OAuth2 refresh settings', () => {
     writeFileSync(join(dir, 'ca.pem'), smtp.caPem);
     writeFileSync(
       join(dir, 'mailmon.yaml'),
-      'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null }\nscheduler: { checkTimeoutSeconds: 5 }\n' +
+      'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null, tokenEndpointPorts: null }\nscheduler: { checkTimeoutSeconds: 5 }\n' +
         `tls: { extraCaFile: ${join(dir, 'ca.pem')} }\n`,
     );
     env = {
