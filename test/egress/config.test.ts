@@ -17,6 +17,7 @@ describe('egressConfigSchema', () => {
       allowCidrs: [],
       denyCidrs: [],
       allowedPorts: [25, 143, 465, 587, 993, 2525],
+      tokenEndpointPorts: [443],
     });
     expect(appSchema.parse({}).egress).toEqual(DEFAULT_EGRESS_CONFIG);
   });
@@ -27,7 +28,10 @@ describe('egressConfigSchema', () => {
       allowCidrs: [],
       denyCidrs: [],
       allowedPorts: null,
+      tokenEndpointPorts: [443],
     });
+    expect(egressConfigSchema.parse({ tokenEndpointPorts: null }).tokenEndpointPorts).toBeNull();
+    expect(egressConfigSchema.safeParse({ tokenEndpointPorts: [0] }).success).toBe(false);
   });
 
   it('does not share the default ports array between parses', () => {
