@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_EGRESS_CONFIG } from '../../src/egress/config.js';
 import { decidePort } from '../../src/egress/policy.js';
@@ -97,6 +98,9 @@ describe('token endpoint answers are bounded', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ProbeError);
+    // Neither the credentials nor any of the answer's content in the error or its cause chain.
+    const everything = inspect(err, { depth: 10, showHidden: true });
+    for (const canary of [REFRESH, SECRET, 'aaaaaaaa', 'rrrrrrrr']) expect(everything).not.toContain(canary);
     return err as ProbeError;
   };
 
