@@ -14,6 +14,7 @@ import { createEgressResolver, type LookupAll } from './egress/resolver.js';
 import type { Logger } from './logging/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { createImapProbe } from './probes/imap.js';
+import { createImapLoginProbe } from './probes/imap-login.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
@@ -69,7 +70,11 @@ export async function createCore(options: AppOptions): Promise<Core> {
       version: VERSION,
       sweepIntervalSeconds: cronIntervalSeconds(config.scheduler.schedule),
     });
-    const probes = { imap: createImapProbe(), smtp: createSmtpProbe() };
+    const fullImap = createImapProbe();
+    const probes = {
+      imap: config.probes.imap.mode === 'login' ? createImapLoginProbe({ full: fullImap }) : fullImap,
+      smtp: createSmtpProbe(),
+    };
     const checker = new AccountChecker({
       repo,
       probes,

@@ -32,6 +32,7 @@ export const ENV_VARS: Record<string, [string, EnvKind]> = {
   MAILMON_LOG_FORMAT: ['log.format', 'string'],
   MAILMON_TLS_EXTRA_CA_FILE: ['tls.extraCaFile', 'string'],
   MAILMON_PROBES_TEST_SEND_TO: ['probes.testSendTo', 'string'],
+  MAILMON_PROBES_IMAP_MODE: ['probes.imap.mode', 'string'],
   MAILMON_EGRESS_ALLOW_CIDRS: ['egress.allowCidrs', 'list'],
   MAILMON_EGRESS_DENY_CIDRS: ['egress.denyCidrs', 'list'],
 };

@@ -147,6 +147,17 @@ export const configSchema = z
          * account's address to this recipient (like SuperOffice's TestSmtpServer). Off by default.
          */
         testSendTo: z.email('must be an e-mail address').nullable().default(null),
+        imap: z
+          .object({
+            /**
+             * "full": connect, login, EXAMINE the mailbox, logout (imapflow). "login": TLS + LOGIN +
+             * LOGOUT only, a lean exchange for large fleets (about half the round trips and client
+             * CPU; the mailbox is not opened). Same failure codes; OAuth2 accounts use "full".
+             */
+            mode: z.enum(['full', 'login']).default('full'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,310 @@
+// mailmon through its real entry points: accounts stored with `mailmon accounts import`, checked
+// with `mailmon check --all` and by the daemon's scheduled sweep (`mailmon serve`), each its own
+// process under the stats preload.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import knexFactory from 'knex';
+import { MAILMON_CLI, PRELOAD, median, procSample, runNode, ROOT, type ProcStats } from './measure.js';
+import { freePorts, waitForHttp } from './peers/net.js';
+import { userName, userPass } from './peers/dovecot.js';
+
+export type Db = 'sqlite' | 'mariadb';
+export type ImapMode = 'full' | 'login';
+
+export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root' };
+
+export interface Store {
+  db: Db;
+  url: string;
+  accounts: number;
+  dir: string;
+  keyFile: string;
+}
+
+export interface MailmonRun {
+  wallMs: number;
+  checks: number;
+  ok: number;
+  failed: number;
+  stats: ProcStats;
+}
+
+export interface SweepRun extends MailmonRun {
+  metricsBytes: number;
+  /** GET /metrics while the sweep ran and after it, ms (medians). */
+  metricsDuringMs: number;
+  metricsAfterMs: number;
+}
+
+interface ConfigInput {
+  store: Store;
+  concurrency: number;
+  caPath: string;
+  mode: ImapMode;
+  httpPort?: number;
+  /** Second of the minute at which the daemon's sweeps start. */
+  sweepAtSecond?: number;
+}
+
+/** The YAML config of one run: everything not set keeps mailmon's default. */
+export function writeConfig(dir: string, c: ConfigInput): string {
+  const path = join(dir, `mailmon-${c.store.db}-${c.concurrency}-${c.mode}.yaml`);
+  const yaml = [
+    'database:',
+    `  url: ${JSON.stringify(c.store.url)}`,
+    `  poolMax: ${Math.min(100, Math.max(10, c.concurrency))}`,
+    'secrets:',
+    `  keyFile: ${JSON.stringify(c.store.keyFile)}`,
+    'http:',
+    '  host: 127.0.0.1',
+    `  port: ${c.httpPort ?? 0}`,
+    'scheduler:',
+    // Once a minute at a second chosen by the caller; nothing is due for a day after a check.
+    `  schedule: '${c.sweepAtSecond ?? 0} * * * * *'`,
+    '  checkIntervalSeconds: 86400',
+    '  spreadSeconds: 0',
+    `  concurrency: ${c.concurrency}`,
+    // Every benchmark account is on 127.0.0.1: the per-host cap must not be the limit.
+    `  perHostConcurrency: ${c.concurrency}`,
+    '  checkTimeoutSeconds: 10',
+    'history:',
+    '  retentionDays: 0',
+    'log:',
+    '  level: warn',
+    '  format: json',
+    'metrics:',
+    '  runtime: false',
+    'tls:',
+    `  extraCaFile: ${JSON.stringify(c.caPath)}`,
+    'probes:',
+    '  imap:',
+    `    mode: ${c.mode}`,
+    'egress:',
+    '  allowCidrs: ["127.0.0.1/32"]',
+    '  allowedPorts: null',
+    '',
+  ].join('\n');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function knexFor(store: Store) {
+  return store.db === 'sqlite'
+    ? knexFactory({
+        client: 'better-sqlite3',
+        connection: { filename: store.url.replace(/^sqlite:(\/\/)?/, '') },
+        useNullAsDefault: true,
+      })
+    : knexFactory({ client: 'mysql2', connection: { ...MARIADB } });
+}
+
+/** An empty database for `accounts` accounts (SQLite file or a MariaDB database of its own). */
+export async function createStore(dir: string, db: Db, accounts: number): Promise<Store> {
+  const keyFile = join(dir, 'secret.key');
+  if (db === 'sqlite') {
+    const file = join(dir, `bench-${accounts}.sqlite`);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    return { db, url: `sqlite://${file}`, accounts, dir, keyFile };
+  }
+  const name = `mailmon_bench_${process.pid}_${accounts}`;
+  const admin = knexFactory({ client: 'mysql2', connection: { ...MARIADB } });
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  return { db, url: `mysql://root@127.0.0.1:3306/${name}`, accounts, dir, keyFile };
+}
+
+export async function dropStore(store: Store): Promise<void> {
+  if (store.db !== 'mariadb') return;
+  const admin = knexFactory({ client: 'mysql2', connection: { ...MARIADB } });
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS ${store.url.split('/').pop()}`);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** The SuperOffice EMailAccount objects of the benchmark: IMAP only, user i % users, implicit TLS. */
+export function accountsJson(count: number, users: number, port: number, wrongFrom = Infinity): string {
+  const list = [];
+  for (let i = 0; i < count; i++) {
+    const u = i % users;
+    list.push({
+      EMailAddress: `${userName(u)}@bench.invalid`,
+      IncomingCredentials: {
+        Server: '127.0.0.1',
+        Port: port,
+        Security: 'tls',
+        Username: userName(u),
+        Password: i >= wrongFrom ? 'wrong' : userPass(u),
+      },
+    });
+  }
+  return JSON.stringify(list);
+}
+
+/** `mailmon accounts import` of `json`; returns the wall time. */
+export async function importAccounts(tmp: string, configPath: string, json: string): Promise<number> {
+  const file = join(tmp, 'accounts.json');
+  writeFileSync(file, json);
+  const ran = await runNode(tmp, MAILMON_CLI, ['accounts', 'import', file], {
+    env: { MAILMON_CONFIG: configPath },
+  });
+  rmSync(file, { force: true });
+  if (ran.code !== 0) throw new Error(`mailmon accounts import failed: ${ran.stderr.trim()}`);
+  return ran.wallMs;
+}
+
+/** Make every stored account due now (the daemon's sweep checks due accounts only). */
+export async function makeAllDue(store: Store): Promise<void> {
+  const knex = knexFor(store);
+  try {
+    const table = store.db === 'sqlite' ? 'email_account' : `${store.url.split('/').pop()}.email_account`;
+    await knex(table).update({ next_due_at: null });
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/** Seconds the daemon gets to start before its first sweep. */
+const START_UP_S = 4;
+
+const SUMMARY = /(\d+) checked, (\d+) ok, (\d+) failed/;
+
+/** `mailmon check --all` (or `--account ID`), as its own process. */
+export async function runCheck(
+  tmp: string,
+  configPath: string,
+  args: string[] = ['--all'],
+  nodeArgs: string[] = [],
+): Promise<MailmonRun & { stdout: string }> {
+  const ran = await runNode(tmp, MAILMON_CLI, ['check', ...args], {
+    env: { MAILMON_CONFIG: configPath },
+    countStatements: true,
+    nodeArgs,
+  });
+  const summary = SUMMARY.exec(ran.stdout);
+  if (!summary && !args.includes('--json'))
+    throw new Error(
+      `mailmon check printed no summary (exit ${ran.code}): ${ran.stderr.trim().slice(0, 500)}`,
+    );
+  return {
+    wallMs: ran.wallMs,
+    checks: Number(summary?.[1] ?? 0),
+    ok: Number(summary?.[2] ?? 0),
+    failed: Number(summary?.[3] ?? 0),
+    stats: ran.stats,
+    stdout: ran.stdout,
+  };
+}
+
+async function timedGet(url: string): Promise<{ ms: number; body: string }> {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  const body = await res.text();
+  return { ms: performance.now() - t0, body };
+}
+
+function metric(body: string, name: string): number | undefined {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * `mailmon serve` until its first scheduled sweep has finished: the sweep's own duration
+ * (mailmon_sweep_duration_seconds), the daemon's CPU over the sweep window (/proc), its peak RSS,
+ * and GET /metrics timed while the sweep runs and after it.
+ */
+export async function runDaemonSweep(
+  tmp: string,
+  config: ConfigInput,
+  onTick?: (checked: number) => void,
+): Promise<SweepRun> {
+  const [port] = await freePorts(1);
+  // The first tick comes a few seconds after start-up, the next a minute later: one sweep is timed.
+  const sweepAtSecond = (new Date().getUTCSeconds() + START_UP_S) % 60;
+  const configPath = writeConfig(tmp, { ...config, httpPort: port, sweepAtSecond });
+  const statsFile = join(tmp, `serve-${process.pid}.json`);
+  const child = spawn(process.execPath, ['--import', PRELOAD, MAILMON_CLI, 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      MAILMON_CONFIG: configPath,
+      BENCH_STATS_FILE: statsFile,
+      BENCH_COUNT_STATEMENTS: '1',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const base = `http://127.0.0.1:${port}`;
+  const during: number[] = [];
+  const after: number[] = [];
+  let body = '';
+  let before = { cpuMs: 0, hwmKb: 0 };
+  let end = { cpuMs: 0, hwmKb: 0 };
+  try {
+    await waitForHttp(`${base}/healthz`, 60_000).catch((error: unknown) => {
+      throw new Error(`mailmon serve did not come up: ${stderr.trim().slice(0, 500)}`, { cause: error });
+    });
+    before = procSample(child.pid!);
+    const deadline = Date.now() + 30 * 60_000;
+    for (;;) {
+      await sleep(500);
+      const got = await timedGet(`${base}/metrics`);
+      if ((metric(got.body, 'mailmon_sweeps_total') ?? 0) >= 1) {
+        end = procSample(child.pid!);
+        body = got.body;
+        break;
+      }
+      during.push(got.ms);
+      onTick?.(sumSeries(got.body, 'mailmon_checks_total'));
+      if (Date.now() > deadline) throw new Error('the sweep did not finish within 30 minutes');
+    }
+    for (let i = 0; i < 5; i++) after.push((await timedGet(`${base}/metrics`)).ms);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const stats = existsSync(statsFile)
+    ? (JSON.parse(readFileSync(statsFile, 'utf8')) as ProcStats)
+    : { cpuMs: NaN, maxRssKb: NaN, statements: NaN };
+  rmSync(statsFile, { force: true });
+  const checked = metric(body, 'mailmon_sweep_accounts_checked') ?? 0;
+  const okCount = accountsOk(body);
+  return {
+    wallMs: (metric(body, 'mailmon_sweep_duration_seconds') ?? NaN) * 1000,
+    checks: checked,
+    ok: okCount,
+    failed: checked - okCount,
+    // CPU over the sweep window (start-up excluded); peak RSS of the whole process.
+    stats: {
+      cpuMs: end.cpuMs - before.cpuMs,
+      maxRssKb: Math.max(end.hwmKb, stats.maxRssKb),
+      statements: stats.statements,
+    },
+    metricsBytes: Buffer.byteLength(body),
+    metricsDuringMs: median(during),
+    metricsAfterMs: median(after),
+  };
+}
+
+/** Sum of every series of `name` whose labels contain `labels` (e.g. 'result="success"'). */
+function sumSeries(body: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+function accountsOk(body: string): number {
+  return sumSeries(body, 'mailmon_checks_total', 'result="success"');
+}
