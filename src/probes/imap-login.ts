@@ -1,7 +1,7 @@
 // The lean IMAP probe (`probes.imap.mode: login`) for fleets: TLS + LOGIN + LOGOUT and nothing
 // else. imapflow always sends CAPABILITY, ID (twice when offered) and NAMESPACE around the login,
 // with no option to skip them (bench/results has the figures); this probe sends only what the
-// verdict needs: CAPABILITY only when the greeting did not carry the capabilities (or after
+// verdict needs: CAPABILITY only when the greeting did not carry the capabilities (and after
 // STARTTLS, where RFC 9051 says to discard them), then LOGIN or AUTHENTICATE PLAIN, then LOGOUT.
 // Failures get the same codes as the full probe. OAuth2 targets go to the full probe.
 import { performance } from 'node:perf_hooks';
@@ -68,9 +68,12 @@ async function runLoginCheck(
     );
     wire = session;
     ctx.deadline.onEnd(() => session.close());
-    let caps = await ctx.deadline.race(greeting(ctx, session));
+    // Most servers put their capabilities in the greeting; the rest are asked (LOGINDISABLED,
+    // AUTH=PLAIN and STARTTLS decide the codes, as in the full probe).
+    let caps =
+      (await ctx.deadline.race(greeting(ctx, session))) ??
+      (await ctx.deadline.race(capability(ctx, session)));
     if (target.security === 'starttls') {
-      caps ??= await ctx.deadline.race(capability(ctx, session));
       await ctx.deadline.race(startTls(ctx, session, caps, tls));
       caps = await ctx.deadline.race(capability(ctx, session));
     }
@@ -135,11 +138,11 @@ async function startTls(
   await wire.upgrade(tls);
 }
 
-async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string> | undefined): Promise<void> {
+async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string>): Promise<void> {
   const { target } = ctx;
-  const offers = (cap: string): boolean => caps === undefined || caps.has(cap);
+  const offers = (cap: string): boolean => caps.has(cap);
   const unsupported = (need: string): ProbeError => {
-    const auth = [...(caps ?? [])].filter((c) => c.startsWith('AUTH=')).map((c) => c.slice(5));
+    const auth = [...caps].filter((c) => c.startsWith('AUTH=')).map((c) => c.slice(5));
     return new ProbeError(
       'auth_mechanism_unsupported',
       'auth',
@@ -150,7 +153,7 @@ async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string> | unde
   if (target.authType === 'plain') {
     if (!offers('AUTH=PLAIN')) throw unsupported('AUTH=PLAIN');
     const sasl = Buffer.from(`\0${target.username}\0${target.secret}`, 'utf8').toString('base64');
-    if (caps?.has('SASL-IR')) {
+    if (caps.has('SASL-IR')) {
       reply = await wire.reply(wire.send(`AUTHENTICATE PLAIN ${sasl}`, 'AUTHENTICATE PLAIN ****'));
     } else {
       const tag = wire.send('AUTHENTICATE PLAIN');
@@ -162,7 +165,7 @@ async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string> | unde
       });
     }
   } else {
-    if (caps?.has('LOGINDISABLED')) throw unsupported('LOGIN (server says LOGINDISABLED)');
+    if (caps.has('LOGINDISABLED')) throw unsupported('LOGIN (server says LOGINDISABLED)');
     reply = await loginCommand(wire, target.username, target.secret, caps);
   }
   if (reply.status === 'OK') return;
@@ -175,13 +178,8 @@ async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string> | unde
  * LOGIN with quoted strings where possible, else literals: non-synchronising ({n+}) with
  * LITERAL+, else the command goes out in pieces, each after the server's "+" go-ahead.
  */
-function loginCommand(
-  wire: ImapWire,
-  user: string,
-  pass: string,
-  caps: Set<string> | undefined,
-): Promise<TaggedReply> {
-  const nonSync = caps?.has('LITERAL+') === true;
+function loginCommand(wire: ImapWire, user: string, pass: string, caps: Set<string>): Promise<TaggedReply> {
+  const nonSync = caps.has('LITERAL+');
   const pieces: string[] = [];
   let current = 'LOGIN';
   for (const value of [user, pass]) {

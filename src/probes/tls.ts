@@ -21,7 +21,8 @@ import type { ProbeTarget, TlsFacts } from './types.js';
 
 /** Secure contexts trusting the system CAs plus one extra CA, keyed by that CA's PEM. */
 export interface TlsContextCache {
-  get(caPem: string): SecureContext;
+  /** The context trusting the system CAs plus `caPem`, or the system CAs alone when undefined. */
+  get(caPem: string | undefined): SecureContext;
 }
 
 /**
@@ -30,8 +31,12 @@ export interface TlsContextCache {
  */
 export function createTlsContextCache(max = 32): TlsContextCache {
   const contexts = new Map<string, SecureContext>();
+  // Without a secureContext, tls.connect builds a new one for every connection (about 0.3 ms of
+  // CPU per check); one context per trust set is reused instead.
+  let system: SecureContext | undefined;
   return {
     get(caPem) {
+      if (caPem === undefined) return (system ??= createSecureContext());
       let context = contexts.get(caPem);
       if (!context) {
         context = createSecureContext({ ca: [...rootCertificates, caPem] });
@@ -52,7 +57,7 @@ export function tlsConnectOptions(
   return {
     rejectUnauthorized: !target.acceptUnverifiedCert,
     // A configured CA is trusted besides the system CAs, not instead of them.
-    ...(target.caPem ? { secureContext: contexts.get(target.caPem) } : {}),
+    secureContext: contexts.get(target.caPem || undefined),
     requestOCSP: true,
   };
 }
@@ -89,8 +94,8 @@ export function emptyTlsFacts(): TlsFacts {
 }
 
 /** Fill `facts` from whatever `socket` can tell right now (handshake in progress or done). */
-function readSocket(socket: TLSSocket, facts: TlsFacts): void {
-  const cert = socket.getPeerCertificate();
+function readSocket(socket: TLSSocket, facts: TlsFacts, withCertificate: boolean): void {
+  const cert = withCertificate ? socket.getPeerCertificate() : undefined;
   if (cert && typeof cert === 'object' && Object.keys(cert).length > 0) {
     facts.subject = nameString(cert.subject);
     facts.issuer = nameString(cert.issuer);
@@ -123,12 +128,14 @@ export function observeTlsSocket(
       onFacts(facts);
     }
   };
+  // The certificate is read once, at OCSPResponse (it cannot change later in the handshake);
+  // secureConnect reads it only if that event did not come (it did not read it before).
   socket.prependOnceListener('OCSPResponse', () => {
-    readSocket(socket, facts);
+    readSocket(socket, facts, true);
     announce();
   });
   socket.prependOnceListener('secureConnect', () => {
-    readSocket(socket, facts);
+    readSocket(socket, facts, !announced);
     facts.authorized = socket.authorized;
     facts.authorizationError = socket.authorizationError ? String(socket.authorizationError) : null;
     announce();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startDaemon, type Daemon } from '../../daemon.js';
+import type { Daemon } from '../../daemon.js';
 import { ExtraCaError } from '../../checks/extra-ca.js';
 import { UnsafeListenError, assertSafeListen } from '../../http/auth.js';
 import { toError } from '../../probes/errors.js';
@@ -43,6 +43,9 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       try {
         const core = await openCore({ config, logger, runtimeMetrics: config.metrics.runtime });
         try {
+          // Loaded here, not at the top: the HTTP stack (fastify, the API, swagger) is only for
+          // serve, and every other command (check above all) would pay ~0.4 s to load it.
+          const { startDaemon } = await import('../../daemon.js');
           daemon = await startDaemon(core);
         } catch (error) {
           await core.close();
