@@ -23,10 +23,15 @@ export interface Measured {
 
 let specSeq = 0;
 
-async function loop(tmp: string, tool: string, spec: LoopSpec): Promise<Measured & { result: LoopResult }> {
+async function loop(
+  tmp: string,
+  tool: string,
+  spec: LoopSpec,
+  nodeArgs: string[] = [],
+): Promise<Measured & { result: LoopResult }> {
   const path = join(tmp, `spec-${++specSeq}.json`);
   writeFileSync(path, JSON.stringify(spec));
-  const ran = await runNode(tmp, join(TOOLS, `${tool}.js`), [path]);
+  const ran = await runNode(tmp, join(TOOLS, `${tool}.js`), [path], { nodeArgs });
   const line = ran.stdout.trim().split('\n').pop() ?? '';
   if (ran.code !== 0 || !line.startsWith('{'))
     throw new Error(`${tool} failed (exit ${ran.code}): ${ran.stderr.trim().slice(0, 400)}`);
@@ -58,8 +63,14 @@ export function imapflowLoop(
   c: number,
   variant = 'examine',
   wrong = false,
+  nodeArgs: string[] = [],
 ) {
-  return loop(tmp, 'imapflow-loop', { ...t, checks, concurrency: c, variant, wrongPassword: wrong });
+  return loop(
+    tmp,
+    'imapflow-loop',
+    { ...t, checks, concurrency: c, variant, wrongPassword: wrong },
+    nodeArgs,
+  );
 }
 
 export function nodemailerLoop(tmp: string, t: Target, checks: number, c: number, wrong = false) {

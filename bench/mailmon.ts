@@ -130,7 +130,7 @@ export async function dropStore(store: Store): Promise<void> {
 }
 
 /** The SuperOffice EMailAccount objects of the benchmark: IMAP only, user i % users, implicit TLS. */
-export function accountsJson(count: number, users: number, port: number, wrongFrom = Infinity): string {
+export function accountsJson(count: number, users: number, port: number, wrongFrom = Infinity): unknown[] {
   const list = [];
   for (let i = 0; i < count; i++) {
     const u = i % users;
@@ -145,12 +145,40 @@ export function accountsJson(count: number, users: number, port: number, wrongFr
       },
     });
   }
-  return JSON.stringify(list);
+  return list;
 }
 
-/** `mailmon accounts import` of `json`; returns the wall time. */
-export async function importAccounts(tmp: string, configPath: string, json: string): Promise<number> {
-  const file = join(tmp, 'accounts.json');
+/** Accounts per `mailmon accounts import` process (one transaction each). */
+export const IMPORT_CHUNK = 10_000;
+
+/**
+ * `mailmon accounts import` of `accounts` (JSON objects), in chunks of IMPORT_CHUNK; on MariaDB up to
+ * four chunks at once after the first (SQLite has one writer). Returns the wall time.
+ */
+export async function importAccounts(
+  tmp: string,
+  configPath: string,
+  accounts: unknown[],
+  db: Db,
+): Promise<number> {
+  const started = performance.now();
+  const chunks: unknown[][] = [];
+  for (let i = 0; i < accounts.length; i += IMPORT_CHUNK) chunks.push(accounts.slice(i, i + IMPORT_CHUNK));
+  // The first chunk alone: its process creates the schema (concurrent migrations would collide).
+  await importChunk(tmp, configPath, JSON.stringify(chunks[0] ?? []), 0);
+  let next = 1;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      const index = next++;
+      await importChunk(tmp, configPath, JSON.stringify(chunks[index]), index);
+    }
+  };
+  await Promise.all(Array.from({ length: db === 'mariadb' ? 4 : 1 }, worker));
+  return performance.now() - started;
+}
+
+async function importChunk(tmp: string, configPath: string, json: string, index: number): Promise<number> {
+  const file = join(tmp, `accounts-${index}.json`);
   writeFileSync(file, json);
   const ran = await runNode(tmp, MAILMON_CLI, ['accounts', 'import', file], {
     env: { MAILMON_CONFIG: configPath },

@@ -32,6 +32,7 @@ import {
 } from './mailmon.js';
 import { ROOT } from './measure.js';
 import { HELP, parseOptions, type BenchOptions } from './options.js';
+import { profileTable } from './profile.js';
 import { createProgress } from './progress.js';
 import { daemonTable, machine, perSecond, throughputTable, wrongTable, type Row } from './report.js';
 
@@ -73,6 +74,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const opts = options;
+  // Ctrl-C or a kill: stop the peers and drop the benchmark databases before leaving.
+  const interrupted = new AbortController();
+  const onSignal = (): void => interrupted.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const progress = createProgress(process.stderr);
   const tmp = mkdtempSync(join(tmpdir(), 'mailmon-bench-'));
   const started = new Date();
@@ -89,20 +95,22 @@ async function main(argv: string[]): Promise<number> {
   const instant: Target = { ...imaps, port: fake.port };
   const rows: Row[] = [];
   const notes: string[] = [];
+  const profileNotes: string[] = [];
   const stores: Store[] = [];
   const add = (row: Omit<Row, 'rep'> & { rep?: number }): void => {
+    if (interrupted.signal.aborted) throw new Error('interrupted');
     rows.push({ rep: 1, ...row });
     progress.say(
       `${row.phase} ${row.tool} N=${row.accounts} C=${row.concurrency}: ${perSecond(row).toFixed(0)} checks/s, ` +
         `${(row.cpuMs / Math.max(1, row.checks)).toFixed(2)} ms CPU/check, ${row.ok}/${row.checks} ok`,
     );
   };
-  const newStore = async (db: Db, accounts: number, json: string, what: string): Promise<Store> => {
+  const newStore = async (db: Db, accounts: number, list: unknown[], what: string): Promise<Store> => {
     const store = await createStore(tmp, db, accounts);
     stores.push(store);
     const config = writeConfig(tmp, { store, concurrency: 8, caPath: certs.caPath, mode: 'full' });
     progress.say(`storing ${accounts} ${what} accounts in ${DB_LABEL[db]} (mailmon accounts import)`);
-    const ms = await importAccounts(tmp, config, json);
+    const ms = await importAccounts(tmp, config, list, db);
     notes.push(
       `- stored ${accounts} ${what} accounts in ${DB_LABEL[db]} with \`mailmon accounts import\` in ${(ms / 1000).toFixed(1)} s`,
     );
@@ -162,6 +170,7 @@ async function main(argv: string[]): Promise<number> {
             });
           }
         }
+        if (opts.cpuProf) await profiles(n, byDb);
         for (const s of byDb.values()) await dropStore(s);
       }
       const commands = (await imapflowLoop(tmp, imaps, 1, 1)).result.commands ?? [];
@@ -181,6 +190,32 @@ async function main(argv: string[]): Promise<number> {
     for (const s of stores) await dropStore(s).catch(() => undefined);
   }
 
+  /** One profiled run each of the bare loop and of mailmon per store and mode, at the highest C. */
+  async function profiles(n: number, byDb: Map<Db, Store>): Promise<void> {
+    const c = Math.max(...opts.concurrency);
+    const dir = join(ROOT, 'bench/results/profiles', started.toISOString().slice(0, 16).replace(/:/g, ''));
+    mkdirSync(dir, { recursive: true });
+    const prof = (name: string): string[] => [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      dir,
+      '--cpu-prof-name',
+      `${name}.cpuprofile`,
+    ];
+    progress.say(`profiling (node --cpu-prof) at N=${n} C=${c}`);
+    await imapflowLoop(tmp, imaps, n, c, 'examine', false, prof('bare-imapflow'));
+    profileNotes.push(`### bare imapflow, N=${n}, C=${c}\n\n${profileTable(dir, 'bare-imapflow', n)}`);
+    for (const [db, store] of byDb) {
+      for (const mode of ['full', 'login'] as const) {
+        const name = `mailmon-${db}-${mode}`;
+        const config = writeConfig(tmp, { store, concurrency: c, caPath: certs.caPath, mode });
+        await runCheck(tmp, config, ['--all'], prof(name));
+        profileNotes.push(`### ${mailmonLabel(db, mode)}, N=${n}, C=${c}\n\n${profileTable(dir, name, n)}`);
+      }
+    }
+    notes.push(`- CPU profiles (open in Chrome DevTools): \`${dir.slice(ROOT.length + 1)}/\``);
+  }
+
   // The quick run (CI) takes one database and one mode where a phase would repeat itself.
   function quickDbs(): Db[] {
     return opts.quick ? opts.dbs.slice(0, 1) : opts.dbs;
@@ -190,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   async function wrongPasswordRows(): Promise<void> {
-    const json = JSON.stringify([
+    const list = [
       {
         EMailAddress: 'wrong@bench.invalid',
         IncomingCredentials: {
@@ -211,8 +246,8 @@ async function main(argv: string[]): Promise<number> {
           Password: 'wrong',
         },
       },
-    ]);
-    const store = await newStore('sqlite', 2, json, 'wrong-password');
+    ];
+    const store = await newStore('sqlite', 2, list, 'wrong-password');
     const servers: [string, Target, number][] = [
       ['Dovecot', imaps, 1],
       ['instant server', instant, 2],
@@ -324,7 +359,7 @@ async function main(argv: string[]): Promise<number> {
       'bench/results',
       `${started.toISOString().slice(0, 16).replace(/:/g, '')}Z-${hostname()}${opts.quick ? '-quick' : ''}.md`,
     );
-  const markdown = render(opts, rows, notes, started, argv);
+  const markdown = render(opts, rows, notes, started, argv, profileNotes);
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, markdown);
   process.stdout.write(`${markdown}\nresults written to ${out}\n`);
@@ -337,7 +372,14 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function render(opts: BenchOptions, rows: Row[], notes: string[], started: Date, argv: string[]): string {
+function render(
+  opts: BenchOptions,
+  rows: Row[],
+  notes: string[],
+  started: Date,
+  argv: string[],
+  profileNotes: string[],
+): string {
   const sections = [
     `# mailmon benchmark, ${started.toISOString().slice(0, 16)} UTC${opts.quick ? ' (quick smoke run: figures not meaningful)' : ''}`,
     '',
@@ -376,6 +418,8 @@ function render(opts: BenchOptions, rows: Row[], notes: string[], started: Date,
       );
     sections.push(perCore.map((l) => `- ${l}`).join('\n'), '');
   }
+  if (profileNotes.length > 0)
+    sections.push('## Where the CPU goes (node --cpu-prof, self time)', '', ...profileNotes, '');
   sections.push('## Notes', '', ...notes, '');
   return sections.join('\n');
 }

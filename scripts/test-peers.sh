@@ -23,6 +23,10 @@ install_missing() {
   have promtool && have prometheus || pkgs+=(prometheus)
   have mariadbd || pkgs+=(mariadb-server)
   have openssl || pkgs+=(openssl)
+  # Peers of `npm run bench` (its --quick smoke run is in .ci/run).
+  have prometheus-blackbox-exporter || pkgs+=(prometheus-blackbox-exporter)
+  [ -x /usr/lib/nagios/plugins/check_simap ] || pkgs+=(monitoring-plugins-basic)
+  [ -x /usr/bin/time ] || pkgs+=(time)
   [ ${#pkgs[@]} -eq 0 ] && return 0
   if ! is_root || ! have apt-get; then
     say "missing packages: ${pkgs[*]} (run this script as root on Debian to install them)"
