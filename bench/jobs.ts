@@ -73,6 +73,11 @@ export function imapflowLoop(
   );
 }
 
+/** mailmon's probe alone (no database): variant 'full' (imapflow) or 'login' (lean). */
+export function probeLoop(tmp: string, t: Target, checks: number, c: number, variant: 'full' | 'login') {
+  return loop(tmp, 'probe-loop', { ...t, checks, concurrency: c, variant });
+}
+
 export function nodemailerLoop(tmp: string, t: Target, checks: number, c: number, wrong = false) {
   return loop(tmp, 'nodemailer-loop', { ...t, checks, concurrency: c, wrongPassword: wrong });
 }

@@ -17,6 +17,8 @@ export interface BenchOptions {
   quick: boolean;
   out: string | null;
   cpuProf: boolean;
+  /** IMAP modes of mailmon in the daemon and scale phases. */
+  modes: ('full' | 'login')[];
 }
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options] after npm run build:bench)
@@ -38,6 +40,7 @@ Options:
                           peers; wrong: wrong-password timing per tool; daemon: the scheduled sweep
                           of serve with GET /metrics; scale: N accounts against the instant server
   --db D[,D...]           sqlite, mariadb (default both)
+  --modes M[,M...]        mailmon IMAP modes in the daemon and scale phases: full, login (default both)
   --quick                 smoke run under a minute (CI): 40 accounts, C=8, 1 rep, scale 300,
                           one database and one mode where a phase would repeat itself
   --cpu-prof              also write a node --cpu-prof profile of one mailmon check --all per store
@@ -85,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       quick: { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
+      modes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -102,5 +106,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     quick,
     out: values.out ?? null,
     cpuProf: values['cpu-prof'] ?? false,
+    modes:
+      choice(values.modes, ['full', 'login'] as const, 'modes') ?? (quick ? ['full'] : ['full', 'login']),
   };
 }

@@ -14,6 +14,7 @@ import {
   checkSimapJob,
   imapflowLoop,
   nodemailerLoop,
+  probeLoop,
   type Measured,
   type Target,
 } from './jobs.js';
@@ -153,10 +154,20 @@ async function main(argv: string[]): Promise<number> {
             await mailmon('sqlite', 'login');
             add({
               ...base,
+              tool: 'mailmon lean probe alone (no database)',
+              ...(await probeLoop(tmp, imaps, n, c, 'login')),
+            });
+            add({
+              ...base,
               tool: 'check_simap (TLS + LOGIN), process per check',
               ...(await checkSimapJob(tmp, imaps, peerN, c)),
             });
             await mailmon('mariadb', 'full');
+            add({
+              ...base,
+              tool: 'mailmon full probe alone (no database)',
+              ...(await probeLoop(tmp, imaps, n, c, 'full')),
+            });
             add({
               ...base,
               tool: 'bare imapflow verifyOnly (its leanest)',
@@ -221,7 +232,7 @@ async function main(argv: string[]): Promise<number> {
     return opts.quick ? opts.dbs.slice(0, 1) : opts.dbs;
   }
   function quickModes(): ImapMode[] {
-    return opts.quick ? ['full'] : ['full', 'login'];
+    return opts.modes;
   }
 
   async function wrongPasswordRows(): Promise<void> {
@@ -301,7 +312,8 @@ async function main(argv: string[]): Promise<number> {
       );
     for (let rep = 1; rep <= opts.reps; rep++) {
       const base = { phase: 'daemon', accounts: maxAccounts, concurrency: c, rep };
-      add({ ...base, tool: 'bare imapflow', ...(await imapflowLoop(tmp, imaps, maxAccounts, c)) });
+      const floorChecks = Math.min(maxAccounts, opts.peerChecks);
+      add({ ...base, tool: 'bare imapflow', ...(await imapflowLoop(tmp, imaps, floorChecks, c)) });
       for (const [db, store] of byDb) {
         for (const mode of quickModes()) {
           await makeAllDue(store);
@@ -329,7 +341,7 @@ async function main(argv: string[]): Promise<number> {
     const c = Math.max(...opts.concurrency);
     for (const db of quickDbs()) {
       const store = await newStore(db, n, accountsJson(n, users, fake.port), 'instant-server');
-      for (const mode of opts.quick ? (['login'] as const) : (['login', 'full'] as const)) {
+      for (const mode of opts.quick ? (['login'] as const) : opts.modes) {
         progress.say(`simulated sweep of ${n} accounts, ${DB_LABEL[db]}, ${mode}, C=${c}`);
         await makeAllDue(store);
         const run = await runDaemonSweep(tmp, { store, concurrency: c, caPath: certs.caPath, mode }, (k) =>

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import { markQueryError } from '../logging/safe-error.js';
+import { cachePreparedStatements } from './sqlite-statements.js';
 
 /** knex and its pool print to the console by default; send their messages to our logger instead. */
 function knexLog(logger: Logger): Knex.Logger {
@@ -73,8 +74,12 @@ function openSqlite(path: string, log: Knex.Logger | undefined): Database {
       max: 1,
       // WAL lets readers (the CLI, the API) run beside the daemon's writer; busy_timeout makes a
       // second process wait for the write lock instead of failing at once.
-      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+      afterCreate(
+        conn: { pragma(sql: string): unknown; prepare(sql: string): unknown },
+        done: (err: Error | null, conn: unknown) => void,
+      ) {
         try {
+          cachePreparedStatements(conn);
           conn.pragma('journal_mode = WAL');
           conn.pragma('busy_timeout = 10000');
           conn.pragma('foreign_keys = ON');
