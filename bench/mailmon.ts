@@ -46,6 +46,7 @@ interface ConfigInput {
   httpPort?: number;
   /** Second of the minute at which the daemon's sweeps start. */
   sweepAtSecond?: number;
+  perAccountSeries?: 'all' | 'none';
 }
 
 /** The YAML config of one run: everything not set keeps mailmon's default. */
@@ -76,6 +77,7 @@ export function writeConfig(dir: string, c: ConfigInput): string {
     '  format: json',
     'metrics:',
     '  runtime: false',
+    `  perAccountSeries: ${c.perAccountSeries ?? 'all'}`,
     'tls:',
     `  extraCaFile: ${JSON.stringify(c.caPath)}`,
     'probes:',

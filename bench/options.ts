@@ -19,6 +19,8 @@ export interface BenchOptions {
   cpuProf: boolean;
   /** IMAP modes of mailmon in the daemon and scale phases. */
   modes: ('full' | 'login')[];
+  /** mailmon's metrics.perAccountSeries in every run. */
+  perAccountSeries: 'all' | 'none';
 }
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/run.js [options] after npm run build:bench)
@@ -40,6 +42,7 @@ Options:
                           peers; wrong: wrong-password timing per tool; daemon: the scheduled sweep
                           of serve with GET /metrics; scale: N accounts against the instant server
   --db D[,D...]           sqlite, mariadb (default both)
+  --per-account-series S  mailmon's metrics.perAccountSeries: all (default) or none
   --modes M[,M...]        mailmon IMAP modes in the daemon and scale phases: full, login (default both)
   --quick                 smoke run under a minute (CI): 40 accounts, C=8, 1 rep, scale 300,
                           one database and one mode where a phase would repeat itself
@@ -89,6 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'cpu-prof': { type: 'boolean' },
       out: { type: 'string' },
       modes: { type: 'string' },
+      'per-account-series': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -106,6 +110,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     quick,
     out: values.out ?? null,
     cpuProf: values['cpu-prof'] ?? false,
+    perAccountSeries:
+      choice(values['per-account-series'], ['all', 'none'] as const, 'per-account-series')?.[0] ?? 'all',
     modes:
       choice(values.modes, ['full', 'login'] as const, 'modes') ?? (quick ? ['full'] : ['full', 'login']),
   };

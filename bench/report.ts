@@ -120,8 +120,10 @@ export function wrongTable(rows: Row[]): string {
 function tryRun(cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch {
-    return 'unknown';
+  } catch (error) {
+    // Monitoring plugins print their version and exit 3 (UNKNOWN).
+    const out = String((error as { stdout?: unknown }).stdout ?? '').trim();
+    return out || 'unknown';
   }
 }
 

@@ -109,7 +109,13 @@ async function main(argv: string[]): Promise<number> {
   const newStore = async (db: Db, accounts: number, list: unknown[], what: string): Promise<Store> => {
     const store = await createStore(tmp, db, accounts);
     stores.push(store);
-    const config = writeConfig(tmp, { store, concurrency: 8, caPath: certs.caPath, mode: 'full' });
+    const config = writeConfig(tmp, {
+      store,
+      concurrency: 8,
+      caPath: certs.caPath,
+      perAccountSeries: opts.perAccountSeries,
+      mode: 'full',
+    });
     progress.say(`storing ${accounts} ${what} accounts in ${DB_LABEL[db]} (mailmon accounts import)`);
     const ms = await importAccounts(tmp, config, list, db);
     notes.push(
@@ -131,7 +137,13 @@ async function main(argv: string[]): Promise<number> {
             const mailmon = async (db: Db, mode: ImapMode): Promise<void> => {
               const store = byDb.get(db);
               if (!store) return;
-              const config = writeConfig(tmp, { store, concurrency: c, caPath: certs.caPath, mode });
+              const config = writeConfig(tmp, {
+                store,
+                concurrency: c,
+                caPath: certs.caPath,
+                perAccountSeries: opts.perAccountSeries,
+                mode,
+              });
               progress.say(`running ${mailmonLabel(db, mode)} N=${n} C=${c} rep ${rep}`);
               const run = await runCheck(tmp, config);
               add({
@@ -219,7 +231,13 @@ async function main(argv: string[]): Promise<number> {
     for (const [db, store] of byDb) {
       for (const mode of ['full', 'login'] as const) {
         const name = `mailmon-${db}-${mode}`;
-        const config = writeConfig(tmp, { store, concurrency: c, caPath: certs.caPath, mode });
+        const config = writeConfig(tmp, {
+          store,
+          concurrency: c,
+          caPath: certs.caPath,
+          perAccountSeries: opts.perAccountSeries,
+          mode,
+        });
         await runCheck(tmp, config, ['--all'], prof(name));
         profileNotes.push(`### ${mailmonLabel(db, mode)}, N=${n}, C=${c}\n\n${profileTable(dir, name, n)}`);
       }
@@ -267,7 +285,13 @@ async function main(argv: string[]): Promise<number> {
     // The quick run keeps the instant server only: Dovecot's refusal takes 0.5 s, blackbox's 5 s.
     for (const [server, target, id] of opts.quick ? servers.slice(1) : servers) {
       for (const mode of ['full', 'login'] as const) {
-        const config = writeConfig(tmp, { store, concurrency: 1, caPath: certs.caPath, mode });
+        const config = writeConfig(tmp, {
+          store,
+          concurrency: 1,
+          caPath: certs.caPath,
+          perAccountSeries: opts.perAccountSeries,
+          mode,
+        });
         const run = await runCheck(tmp, config, ['--account', String(id), '--json']);
         const report = (
           JSON.parse(run.stdout) as { sides: { durationMs: number; code: string; reason: string }[] }[]
@@ -318,8 +342,10 @@ async function main(argv: string[]): Promise<number> {
         for (const mode of quickModes()) {
           await makeAllDue(store);
           progress.say(`daemon sweep ${DB_LABEL[db]} ${mode} N=${maxAccounts} C=${c} rep ${rep}`);
-          const run = await runDaemonSweep(tmp, { store, concurrency: c, caPath: certs.caPath, mode }, (k) =>
-            progress.tick(k, maxAccounts),
+          const run = await runDaemonSweep(
+            tmp,
+            { store, concurrency: c, caPath: certs.caPath, perAccountSeries: opts.perAccountSeries, mode },
+            (k) => progress.tick(k, maxAccounts),
           );
           add({
             ...base,
@@ -344,8 +370,10 @@ async function main(argv: string[]): Promise<number> {
       for (const mode of opts.quick ? (['login'] as const) : opts.modes) {
         progress.say(`simulated sweep of ${n} accounts, ${DB_LABEL[db]}, ${mode}, C=${c}`);
         await makeAllDue(store);
-        const run = await runDaemonSweep(tmp, { store, concurrency: c, caPath: certs.caPath, mode }, (k) =>
-          progress.tick(k, n),
+        const run = await runDaemonSweep(
+          tmp,
+          { store, concurrency: c, caPath: certs.caPath, perAccountSeries: opts.perAccountSeries, mode },
+          (k) => progress.tick(k, n),
         );
         add({
           phase: 'scale',
