@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createImapProbe } from '../../src/probes/imap.js';
+import { createImapLoginProbe } from '../../src/probes/imap-login.js';
 import { createSmtpProbe } from '../../src/probes/smtp.js';
 import type { AuthType, ProbeResult } from '../../src/probes/types.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
@@ -78,8 +79,18 @@ describeWithPeer('dovecot', 'canary password: failed IMAP logins leave no trace'
     await dovecot?.stop();
   });
 
-  it.each<AuthType>(['password', 'plain', 'login'])('auth type %s', async (authType) => {
-    const { result } = await runProbe(createImapProbe(), {
+  // Both IMAP clients: imapflow (full mode) and the lean probe (probes.imap.mode: login), whose
+  // LOGIN carries this non-ASCII canary as a literal.
+  it.each<[string, AuthType]>([
+    ['full', 'password'],
+    ['full', 'plain'],
+    ['full', 'login'],
+    ['lean', 'password'],
+    ['lean', 'plain'],
+    ['lean', 'login'],
+  ])('%s probe, auth type %s', async (mode, authType) => {
+    const probe = mode === 'lean' ? createImapLoginProbe({ full: createImapProbe() }) : createImapProbe();
+    const { result } = await runProbe(probe, {
       protocol: 'imap',
       host: '127.0.0.1',
       port: dovecot.imapPort,
