@@ -158,6 +158,9 @@ export class ImapWire {
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
+    // The TLS socket reports the connection's errors from now on; this keeps a late error on the
+    // plain socket from becoming an unhandled 'error' event.
+    plain.on('error', () => undefined);
     const secure = tlsConnect({ ...options, socket: plain });
     this.events.onSocket(secure);
     this.socket = secure;
