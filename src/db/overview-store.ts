@@ -27,7 +27,8 @@ function likePattern(search: string): string {
 function filtered(knex: Knex, query: AccountListQuery): Knex.QueryBuilder {
   const q = knex('email_account as e');
   if (query.id !== undefined) q.where('e.email_account_id', query.id);
-  if (query.statuses !== undefined && query.statuses.length > 0) q.whereIn('e.account_status', query.statuses);
+  if (query.statuses !== undefined && query.statuses.length > 0)
+    q.whereIn('e.account_status', query.statuses);
   else if (query.includeDeleted !== true) q.whereNot('e.account_status', AccountStatus.Deleted);
   const search = query.search?.trim() ?? '';
   // LIKE is case-insensitive for ASCII on SQLite and under MySQL's default collations alike.
