@@ -70,7 +70,8 @@ export function consolePlugin(core: ConsoleCore, options: ConsoleOptions = {}) {
           reply.header('content-security-policy', CSP);
           reply.header('x-content-type-options', 'nosniff');
           reply.header('x-frame-options', 'DENY');
-          reply.header('referrer-policy', 'no-referrer');
+          // same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form posts.
+          reply.header('referrer-policy', 'same-origin');
           reply.header('cross-origin-opener-policy', 'same-origin');
           if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
           return payload;

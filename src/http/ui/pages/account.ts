@@ -128,18 +128,16 @@ function side(protocol: Protocol, auth: ServiceAuth | null, view: AccountPage): 
 function timeline(runs: readonly Run[], now: Date): Html {
   if (runs.length === 0) return html`<p class="none">No history kept yet.</p>`;
   return html`<ol class="timeline">
-    ${runs
-      .slice(0, 30)
-      .map(
-        (run) =>
-          html`<li class="${run.ok ? 'ok' : 'failing'}">
-            <strong>${run.ok ? 'Ok' : 'Failing'}</strong> ${timeTag(run.from, now)} → ${timeTag(run.to, now)}
-            <span class="hint"
-              >(${run.checks > 1 ? `${run.open ? 'at least ' : ''}${duration(run.to.getTime() - run.from.getTime())}, ` : ''}${run.checks}
-              check${run.checks === 1 ? '' : 's'}${run.codes.length > 0 ? `: ${run.codes.join(', ')}` : ''})</span
-            >
-          </li>`,
-      )}
+    ${runs.slice(0, 30).map(
+      (run) =>
+        html`<li class="${run.ok ? 'ok' : 'failing'}">
+          <strong>${run.ok ? 'Ok' : 'Failing'}</strong> ${timeTag(run.from, now)} → ${timeTag(run.to, now)}
+          <span class="hint"
+            >(${run.checks > 1 ? `${run.open ? 'at least ' : ''}${duration(run.to.getTime() - run.from.getTime())}, ` : ''}${run.checks}
+            check${run.checks === 1 ? '' : 's'}${run.codes.length > 0 ? `: ${run.codes.join(', ')}` : ''})</span
+          >
+        </li>`,
+    )}
   </ol>`;
 }
 

@@ -29,7 +29,7 @@ export function page(options: PageOptions): Html {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>${options.title} · mailmon</title>
         <link rel="stylesheet" href="/ui/assets/console.css" />
         <script src="/ui/assets/console.js" defer></script>
