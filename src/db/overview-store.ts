@@ -18,9 +18,12 @@ interface SummaryRow {
   last_success_at: number | string | null;
 }
 
-/** `%`, `_` and the escape character itself match literally. */
+/**
+ * `%`, `_` and the escape character itself match literally. The escape is `!`, not a backslash:
+ * MySQL reads a backslash in a string literal as an escape of its own.
+ */
 function likePattern(search: string): string {
-  const escaped = search.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const escaped = search.replace(/[!%_]/g, (c) => `!${c}`);
   return search.startsWith('@') ? `%${escaped}` : `%${escaped}%`;
 }
 
@@ -32,7 +35,7 @@ function filtered(knex: Knex, query: AccountListQuery): Knex.QueryBuilder {
   else if (query.includeDeleted !== true) q.whereNot('e.account_status', AccountStatus.Deleted);
   const search = query.search?.trim() ?? '';
   // LIKE is case-insensitive for ASCII on SQLite and under MySQL's default collations alike.
-  if (search !== '') q.whereRaw("e.email_address LIKE ? ESCAPE '\\'", [likePattern(search)]);
+  if (search !== '') q.whereRaw("e.email_address LIKE ? ESCAPE '!'", [likePattern(search)]);
   return q;
 }
 

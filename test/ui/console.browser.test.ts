@@ -138,6 +138,10 @@ describeWithPeer('chromium', 'the console in a real browser', () => {
       await expect(page.locator('.summary').textContent()).resolves.toMatch(/Failing since \w+day \d\d:\d\d/);
       const transcript = await page.locator('pre.transcript').textContent();
       expect(transcript).toMatch(/S \* OK/);
+      // One line of the dialogue per line: time, direction, text.
+      const lines = (transcript ?? '').split('\n').filter((l) => l !== '');
+      expect(lines.length).toBeGreaterThan(3);
+      for (const line of lines) expect(line).toMatch(/^\s*\d+ ms [CS*] /);
       expect(transcript).toMatch(/AUTHENTICATIONFAILED|NO/);
       expect(await page.locator('dd', { hasText: '****' }).count()).toBeGreaterThan(0);
       // Fix the password on the server: Dovecot now has the password mailmon stored.

@@ -113,7 +113,7 @@ function lastResult(check: SideCheck | undefined, scrub: Scrubber, now: Date): H
     <h3>TLS</h3>
     ${tlsFacts(details?.tls, check.tlsNotAfter, now)}
     <h3>Transcript <span class="hint">(redacted: credentials never shown)</span></h3>
-    ${transcript.length === 0 ? html`<p class="none">No transcript.</p>` : html`<pre class="transcript" tabindex="0" aria-label="Protocol transcript">${transcript.map((l) => html`<span class="dir-${l.dir === '*' ? 'note' : l.dir}">${String(Math.round(l.t)).padStart(5)} ms ${l.dir} ${l.line}</span> `)}</pre>`}`;
+    ${transcript.length === 0 ? html`<p class="none">No transcript.</p>` : html`<pre class="transcript" tabindex="0" aria-label="Protocol transcript">${transcript.map((l) => html`<span class="dir-${l.dir === '*' ? 'note' : l.dir}">${String(Math.round(l.t)).padStart(5)} ms ${l.dir} ${l.line}</span>\n`)}</pre>`}`;
 }
 
 function side(protocol: Protocol, auth: ServiceAuth | null, view: AccountPage): Html | null {

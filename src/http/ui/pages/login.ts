@@ -16,9 +16,14 @@ export function loginBody(next: string, error: string | null): Html {
     </form>`;
 }
 
-/** Only console paths (no scheme, no host, no "//"): the login never redirects off the console. */
+/** Only console paths (no scheme, no host, no "//", no ".."): the login never redirects off the console. */
 export function safeNext(value: unknown): string {
-  if (typeof value !== 'string' || !/^\/ui\/[A-Za-z0-9/_?=&%.+-]*$/.test(value) || value.includes('//'))
+  if (
+    typeof value !== 'string' ||
+    !/^\/ui\/[A-Za-z0-9/_?=&%.+-]*$/.test(value) ||
+    value.includes('//') ||
+    value.includes('..')
+  )
     return '/ui/';
   return value;
 }
