@@ -28,7 +28,7 @@ const CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-export type ConsoleCore = Pick<Core, 'repo' | 'checker' | 'metrics' | 'logger' | 'config'>;
+export type ConsoleCore = Pick<Core, 'repo' | 'checker' | 'config'>;
 
 export interface ConsoleOptions {
   clock?: () => Date;
@@ -61,6 +61,10 @@ export function consolePlugin(core: ConsoleCore, options: ConsoleOptions = {}) {
     await app.register(
       async (ui) => {
         ui.decorateRequest('consoleSession', null);
+        // Pages for people, not API operations: kept out of the OpenAPI document.
+        ui.addHook('onRoute', (route) => {
+          route.schema = { ...route.schema, hide: true };
+        });
         ui.addContentTypeParser(
           'application/x-www-form-urlencoded',
           { parseAs: 'string' },
