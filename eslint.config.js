@@ -1,5 +1,6 @@
 // Flat config: typescript-eslint's recommended rules on src/ and test/.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -21,5 +22,10 @@ export default tseslint.config(
   {
     files: ['src/config/**', 'src/cli/index.ts', 'test/**', 'bench/**', 'vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // The console's one script runs in the browser, unbundled.
+    files: ['src/http/ui/public/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
 );

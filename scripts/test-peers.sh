@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make the real test peers available on a Debian 12 machine: Dovecot (IMAP + submission), promtool /
-# prometheus, openssl, and a MariaDB answering on 127.0.0.1:3306 as root with no password.
+# prometheus, openssl, chromium (the console's browser tests), and a MariaDB answering on
+# 127.0.0.1:3306 as root with no password.
 # Idempotent; installs only what is missing (needs root for that). Run by `npm test` (pretest).
 # The packages' own services are left as the system has them; tests start private instances.
 # Exits non-zero when a peer is still missing and CI=true; otherwise warns and lets the tests skip.
@@ -27,6 +28,7 @@ install_missing() {
   have prometheus-blackbox-exporter || pkgs+=(prometheus-blackbox-exporter)
   [ -x /usr/lib/nagios/plugins/check_simap ] || pkgs+=(monitoring-plugins-basic)
   [ -x /usr/bin/time ] || pkgs+=(time)
+  have chromium || pkgs+=(chromium)
   [ ${#pkgs[@]} -eq 0 ] && return 0
   if ! is_root || ! have apt-get; then
     say "missing packages: ${pkgs[*]} (run this script as root on Debian to install them)"
@@ -102,6 +104,7 @@ summary=(
   "$(status promtool 'have promtool')"
   "$(status prometheus 'have prometheus')"
   "$(status openssl 'have openssl')"
+  "$(status chromium 'have chromium')"
   "$(status "mariadb@$MYSQL_HOST:$MYSQL_PORT" 'mysql_login')"
 )
 say "peers: $(

@@ -3,6 +3,7 @@ import { VERSION, restoreMetrics, type Core } from './app.js';
 import { apiPlugin } from './http/api/index.js';
 import { assertSafeListen } from './http/auth.js';
 import { buildHttpServer, type HealthReport } from './http/server.js';
+import { consolePlugin } from './http/ui/index.js';
 import { toError } from './probes/errors.js';
 
 export interface Daemon {
@@ -51,7 +52,7 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
     metrics,
     health,
     version: VERSION,
-    plugins: [apiPlugin(core), ...(options.plugins ?? [])],
+    plugins: [apiPlugin(core), consolePlugin(core), ...(options.plugins ?? [])],
   });
   const url = await http.listen({ host: config.http.host, port: config.http.port });
   scheduler.onSweep = (summary) => {

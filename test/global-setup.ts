@@ -3,7 +3,7 @@
 // refuse to run a CI build that would skip a peer. The teardown sweeps whatever tests left behind;
 // the setup sweeps what killed runs left behind.
 import { execFile } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
@@ -76,6 +76,10 @@ async function buildCli(runDir: string): Promise<void> {
     const output = (error as { stdout?: string }).stdout ?? String(error);
     console.warn(`[test setup] the CLI build reported type errors:\n${output}`);
   }
+  // What `npm run build` copies besides the compiled code: the console's script and stylesheet.
+  cpSync(join(root, 'src', 'http', 'ui', 'public'), join(runDir, 'dist', 'http', 'ui', 'public'), {
+    recursive: true,
+  });
   writeFileSync(join(runDir, 'package.json'), JSON.stringify({ type: 'module' }));
   symlinkSync(join(root, 'node_modules'), join(runDir, 'node_modules'));
 }

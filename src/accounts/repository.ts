@@ -1,5 +1,6 @@
 import type { FailureCode, Phase } from '../probes/errors.js';
 import type { AuthType, PhaseTiming, Protocol, Security, TlsFacts, TranscriptLine } from '../probes/types.js';
+import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
 import type { AccountStatus, EmailAccount } from './types.js';
 
@@ -164,4 +165,6 @@ export interface AccountRepository {
    * stored meanwhile is never overwritten. Returns false when it was not stored for that reason.
    */
   storeOAuthToken(serviceAuthId: number, update: OAuthTokenUpdate): Promise<boolean>;
+  /** One page of the console's accounts table: filtered, searched, worst first, paged in SQL. */
+  listAccountSummaries(query: AccountListQuery): Promise<{ items: AccountSummary[]; total: number }>;
 }

@@ -170,6 +170,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    console: z
+      .object({
+        /** Serve the ops console at /ui/ on the HTTP listener. */
+        enabled: z.boolean().default(true),
+        /** A console login lasts this long (sessions also end when the daemon restarts). */
+        sessionHours: z.number().min(0.01).max(720).default(12),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

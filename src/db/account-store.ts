@@ -11,6 +11,7 @@ import type {
   SideCheck,
   StoredAccount,
 } from '../accounts/repository.js';
+import type { AccountListQuery } from '../accounts/overview.js';
 import { AccountStatus, type EmailAccount } from '../accounts/types.js';
 import type { SecretCodec } from '../crypto/types.js';
 import type { Protocol } from '../probes/types.js';
@@ -26,6 +27,7 @@ import {
 } from './account-rows.js';
 import { bytesEqual } from './connection.js';
 import { history, lastChecks, pruneHistory, recordCheck, snapshot } from './check-store.js';
+import { listAccountSummaries } from './overview-store.js';
 
 const ACCOUNT = 'email_account';
 const AUTH = 'service_auth';
@@ -351,6 +353,10 @@ export class KnexAccountRepository implements AccountRepository {
       if (changed === 1) return true;
     }
     return false;
+  }
+
+  listAccountSummaries(query: AccountListQuery) {
+    return listAccountSummaries(this.knex, query);
   }
 }
 

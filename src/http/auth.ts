@@ -94,6 +94,11 @@ export interface AuthOptions {
   publicRoutes: readonly string[];
   /** Route URLs whose SOAP envelope may carry the token as Credentials/Ticket. */
   soapRoutes: readonly string[];
+  /**
+   * Routes under these prefixes check a login of their own (the console's session cookie, made
+   * from a token login): the bearer check leaves them alone. Unknown paths still need a token.
+   */
+  ownAuthPrefixes?: readonly string[];
 }
 
 const PENDING_SOAP = Symbol('mailmon.auth.pendingSoap');
@@ -117,10 +122,12 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   const verify = createTokenVerifier(options.tokenHashes);
   const publicRoutes = new Set(options.publicRoutes);
   const soapRoutes = new Set(options.soapRoutes);
+  const ownAuth = (route: string) =>
+    (options.ownAuthPrefixes ?? []).some((prefix) => route === prefix || route.startsWith(`${prefix}/`));
 
   app.addHook('onRequest', async (request: PendingRequest, reply) => {
     const route = request.routeOptions.url;
-    if (route !== undefined && publicRoutes.has(route)) return;
+    if (route !== undefined && (publicRoutes.has(route) || ownAuth(route))) return;
     const header = request.headers.authorization;
     const token = tokenFromHeader(header);
     if (token !== null && verify(token)) return;

@@ -8,6 +8,7 @@ import { installTestRateLimit } from './api/rate-limit.js';
 import { installAuth } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { CONSOLE_PREFIX } from './ui/paths.js';
 
 export type HttpServer = Awaited<ReturnType<typeof buildHttpServer>>;
 
@@ -66,6 +67,7 @@ export async function buildHttpServer(deps: HttpDeps) {
       ...(config.publicMetrics ? ['/metrics'] : []),
     ],
     soapRoutes: SOAP_ROUTES,
+    ownAuthPrefixes: [CONSOLE_PREFIX],
   });
   // Both collect routes as they are added, so they come before every route.
   await registerOpenApi(root, { version: deps.version ?? '0.0.0' });

@@ -1,7 +1,7 @@
 // The canary test: accounts with unique canary passwords and OAuth tokens are checked for real
 // (good and failing logins, IMAP and SMTP, password and XOAUTH2/OAUTHBEARER) by the daemon and by
 // the CLI; then every captured output is searched for every canary in every spelling: log lines at
-// trace level, CLI stdout/stderr, /metrics, /healthz, stored transcripts, every database row and,
+// trace level, CLI stdout/stderr, /metrics, /healthz, the console's pages, stored transcripts, every database row and,
 // on SQLite, the raw file bytes including the WAL. Any hit fails.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -177,6 +177,19 @@ for (const dialect of DIALECTS) {
         corpus.add(`HTTP ${path} body`, await response.text());
         corpus.add(`HTTP ${path} headers`, JSON.stringify([...response.headers]));
       }
+      // The console (no tokens here: loopback, a session on first visit): every page, the list filtered too.
+      const first = await fetch(`${daemon.url}/ui/`);
+      const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
+      corpus.add('HTTP /ui/ body', await first.text());
+      for (const path of [
+        '/ui/?status=Failed',
+        '/ui/?status=all&q=canary',
+        ...ids.map((id) => `/ui/accounts/${id}`),
+      ]) {
+        const response = await fetch(`${daemon.url}${path}`, { headers: { cookie } });
+        corpus.add(`HTTP ${path} body`, await response.text());
+        corpus.add(`HTTP ${path} headers`, JSON.stringify([...response.headers]));
+      }
       for (const id of ids) {
         lastChecks.push(await core.repo.lastChecks(id));
         statuses.push((await core.repo.getAccount(id))?.accountStatus);
@@ -249,6 +262,9 @@ for (const dialect of DIALECTS) {
         [`CLI accounts show ${ids[0]} stdout`]: 'EHLO',
         [`stored transcript of account ${ids[0]}`]: 'EHLO',
         'HTTP /metrics body': 'mailmon_account_status',
+        'HTTP /ui/ body': 'canary1@example.test',
+        [`HTTP /ui/accounts/${ids[0]} body`]: 'EHLO',
+        [`HTTP /ui/accounts/${ids[2]} body`]: 'auth_rejected',
         'log lines': 'mailmon listening on',
         'all database rows': 'canary1@example.test',
         ...(dialect.name === 'sqlite' ? { 'SQLite file after checkpoint': 'canary1@example.test' } : {}),

@@ -2,7 +2,7 @@
 // maildirs and free ports on 127.0.0.1, run in the foreground as a child process.
 // The traps this avoids are measured in docs/test-peers.md; the config is in dovecot-conf.ts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certFor, type CertKind } from './certs.js';
 import { buildConf, identity, passwdLine, type DovecotUser, type Identity } from './dovecot-conf.js';
@@ -37,6 +37,8 @@ export interface Dovecot {
   deliver(user: string, rfc822: string): Promise<void>;
   /** Remove every message from the user's INBOX. */
   expungeAll(user: string): Promise<void>;
+  /** Replace the users and passwords (Dovecot re-reads its passwd-file when it changes): "fix the password on the server". */
+  setUsers(users: DovecotUser[]): void;
   /** SIGTERM to the instance's process group, await the master's exit (about 0.1 s), remove the dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -101,13 +103,17 @@ async function launch(opts: DovecotOptions, id: Identity, dir: string): Promise<
   const cert = await certFor(opts.cert ?? 'valid');
   writeFileSync(join(dir, 'cert.pem'), cert.certPem);
   writeFileSync(join(dir, 'key.pem'), cert.keyPem, { mode: 0o600 });
-  writeFileSync(join(dir, 'passwd'), opts.users.map(passwdLine).join('\n') + '\n', { mode: 0o640 });
-  mkdirSync(join(dir, 'mail'));
-  if (id.asRoot) {
-    chownSync(join(dir, 'mail'), id.mailUid, id.mailGid);
+  const writeUsers = (users: DovecotUser[]): void => {
+    // Written aside and renamed: the auth process never reads a half-written file.
+    const next = join(dir, 'passwd.next');
+    writeFileSync(next, users.map(passwdLine).join('\n') + '\n', { mode: 0o640 });
     // The auth process (default_internal_user) reads the passwd-file.
-    chownSync(join(dir, 'passwd'), 0, id.mailGid);
-  }
+    if (id.asRoot) chownSync(next, 0, id.mailGid);
+    renameSync(next, join(dir, 'passwd'));
+  };
+  writeUsers(opts.users);
+  mkdirSync(join(dir, 'mail'));
+  if (id.asRoot) chownSync(join(dir, 'mail'), id.mailUid, id.mailGid);
 
   const [imapPort, imapsPort, submissionPort] = await freePorts(opts.submission ? 3 : 2);
   const confPath = join(dir, 'dovecot.conf');
@@ -187,6 +193,7 @@ async function launch(opts: DovecotOptions, id: Identity, dir: string): Promise<
     confPath,
     deliver: (user, rfc822) => doveadm(confPath, ['save', '-u', user, '-m', 'INBOX'], rfc822),
     expungeAll: (user) => doveadm(confPath, ['expunge', '-u', user, 'mailbox', 'INBOX', 'all']),
+    setUsers: writeUsers,
     stop,
   };
 }

@@ -36,6 +36,8 @@ export interface MisbehavingOptions {
   password?: string;
   /** For 'minimal': a careless server that quotes the refused password (and its base64) in its reply. */
   echoCredentials?: boolean;
+  /** For 'reject-greeting': the refusal line sent instead of the default (without CRLF). */
+  greeting?: string;
 }
 
 export interface MisbehavingServer {
@@ -107,9 +109,11 @@ function behave(
       return;
     case 'reject-greeting':
       socket.end(
-        opts.protocol === 'smtp'
-          ? '421 4.3.2 Too busy, try again later\r\n'
-          : '* BYE Too many connections from your IP\r\n',
+        opts.greeting !== undefined
+          ? `${opts.greeting}\r\n`
+          : opts.protocol === 'smtp'
+            ? '421 4.3.2 Too busy, try again later\r\n'
+            : '* BYE Too many connections from your IP\r\n',
       );
       return;
     case 'garbage':

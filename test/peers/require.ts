@@ -5,8 +5,8 @@ import { delimiter, join } from 'node:path';
 import { describe, inject, it } from 'vitest';
 import { mariadbAvailable } from './mariadb.js';
 
-export type PeerName = 'dovecot' | 'mariadb' | 'promtool' | 'prometheus';
-export const PEER_NAMES: readonly PeerName[] = ['dovecot', 'mariadb', 'promtool', 'prometheus'];
+export type PeerName = 'dovecot' | 'mariadb' | 'promtool' | 'prometheus' | 'chromium';
+export const PEER_NAMES: readonly PeerName[] = ['dovecot', 'mariadb', 'promtool', 'prometheus', 'chromium'];
 export type PeerReport = Record<PeerName, boolean>;
 
 declare module 'vitest' {
@@ -22,12 +22,14 @@ export const INSTALL_HINT: Record<PeerName, string> = {
     'apt-get install -y mariadb-server, then start it on 127.0.0.1:3306 with root/no password (scripts/test-peers.sh does both)',
   promtool: 'apt-get install -y prometheus (brings /usr/bin/promtool)',
   prometheus: 'apt-get install -y prometheus',
+  chromium: 'apt-get install -y chromium (the console tests drive it with playwright-core)',
 };
 
 const BINARIES: Record<Exclude<PeerName, 'mariadb'>, string[]> = {
   dovecot: ['dovecot', 'doveadm'],
   promtool: ['promtool'],
   prometheus: ['prometheus'],
+  chromium: ['chromium'],
 };
 
 /** Absolute path of an executable on PATH (plus the sbin dirs a non-root PATH may lack). */

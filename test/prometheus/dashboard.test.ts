@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { metricNames } from '../metrics/exposition.js';
 import { populatedMetrics } from '../metrics/fixtures.js';
 import { describeWithPeer } from '../peers/require.js';
-import { allPanels, loadDashboard, substitute } from './dashboard.js';
+import { startApi } from '../http/helpers.js';
+import { allPanels, loadDashboard, panelLinks, substitute } from './dashboard.js';
 import { mailmonMetricsIn, parseWithPromtool } from './promql.js';
 
 const DS_UID = '${DS_PROMETHEUS}';
@@ -67,6 +68,48 @@ describe('Grafana dashboard', () => {
 
   it('leaves no Grafana variable unreplaced for Prometheus', async () => {
     for (const expr of await exprs()) expect(substitute(expr)).not.toContain('$');
+  });
+});
+
+describe('Grafana dashboard: links into the console', () => {
+  it('has a Console URL variable with the default listener as its value', async () => {
+    const variable = (await loadDashboard()).templating.list.find((v) => v.name === 'console_url');
+    expect(variable).toMatchObject({ type: 'textbox', query: 'http://localhost:9187' });
+    expect(variable?.current?.value).toBe('http://localhost:9187');
+  });
+
+  it('the failing-accounts table and the status panels link to console pages that exist', async () => {
+    const panels = allPanels(await loadDashboard());
+    const byTitle = (title: string, type: string) =>
+      panels.find((p) => p.title === title && p.type === type)!;
+    const accountLinks = panelLinks(byTitle('Failing accounts', 'table'), 'Account');
+    expect(accountLinks.map((l) => l.url)).toEqual(['${console_url}/ui/accounts/${__value.raw}']);
+    const statusLinks = ['Ok', 'Failing', 'Failed', 'Unknown', 'Monitored'].flatMap((title) =>
+      panelLinks(byTitle(title, 'stat')).map((l) => l.url),
+    );
+    expect(statusLinks).toHaveLength(5);
+
+    // Follow each link on a real daemon's console, as Grafana would fill it in.
+    const api = await startApi({ tokens: [] });
+    try {
+      const created = await api.request('POST', '/api/v1/accounts', {
+        body: {
+          emailAddress: 'linked@example.test',
+          incoming: { server: '127.0.0.1', port: 9, security: 'none', username: 'u', password: 'pw' },
+        },
+      });
+      const id = String(created.json.id);
+      for (const url of [...accountLinks.map((l) => l.url), ...statusLinks]) {
+        const target = url.replace('${console_url}', api.url).replace('${__value.raw}', id);
+        const response = await fetch(target);
+        const text = await response.text();
+        expect(response.status, target).toBe(200);
+        if (url.includes('/accounts/')) expect(text).toContain('<h1>linked@example.test</h1>');
+        else expect(text).toContain('<h1>Accounts</h1>');
+      }
+    } finally {
+      await api.close();
+    }
   });
 });
 

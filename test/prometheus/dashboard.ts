@@ -18,12 +18,23 @@ export interface Panel {
   datasource?: { type?: string; uid?: string };
   targets?: Target[];
   panels?: Panel[];
+  fieldConfig?: {
+    defaults?: { links?: DataLink[] };
+    overrides?: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[];
+  };
+}
+export interface DataLink {
+  title: string;
+  url: string;
+  targetBlank?: boolean;
 }
 export interface Dashboard {
   uid: string;
   title: string;
   panels: Panel[];
-  templating: { list: { name: string; type: string; query: unknown; definition?: string }[] };
+  templating: {
+    list: { name: string; type: string; query: unknown; definition?: string; current?: { value?: string } }[];
+  };
 }
 
 export async function loadDashboard(): Promise<Dashboard> {
@@ -41,4 +52,13 @@ export function substitute(expr: string, rateInterval = '5m'): string {
     .replaceAll('$__interval', '1m')
     .replaceAll('$__range', '1h')
     .replace(/\$\{?job\}?/g, 'mailmon');
+}
+
+/** The data links of a panel: its defaults' and those its overrides give to one field (by name). */
+export function panelLinks(panel: Panel, field?: string): DataLink[] {
+  if (field === undefined) return panel.fieldConfig?.defaults?.links ?? [];
+  const override = panel.fieldConfig?.overrides?.find(
+    (o) => o.matcher.id === 'byName' && o.matcher.options === field,
+  );
+  return (override?.properties.find((p) => p.id === 'links')?.value as DataLink[] | undefined) ?? [];
 }

@@ -7,6 +7,7 @@ import {
   ORACLE_EMAIL_TEST_PATH,
   TEST_SMTP_SERVER_PATH,
 } from '../compat/index.js';
+import { CONSOLE_TEST_ROUTE } from '../ui/paths.js';
 import { ACCOUNT_TEST_ROUTE, AD_HOC_TEST_ROUTE } from './tests.js';
 
 /** Every endpoint that connects to a mail server on request. */
@@ -17,6 +18,7 @@ export const TEST_ROUTES: readonly string[] = [
   CUSTOMER_SERVICE_SOAP_PATH,
   ORACLE_EMAIL_TEST_PATH,
   DEALER_TEST_PATH,
+  CONSOLE_TEST_ROUTE,
 ];
 
 export const SOAP_ROUTES: readonly string[] = [CUSTOMER_SERVICE_SOAP_PATH, EMAIL_SOAP_PATH];

@@ -3,6 +3,7 @@
 // per-host limits and the deadline apply as for scheduled checks.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AccountStatus } from '../../accounts/types.js';
+import type { CheckReport } from '../../checks/account-checker.js';
 import type { ProbeTarget } from '../../probes/types.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { notFound } from './accounts.js';
@@ -24,6 +25,26 @@ const errors = {
 
 function shuttingDown(): ApiError {
   return new ApiError(503, 'mailmon is shutting down; the test was cancelled and nothing was recorded');
+}
+
+/**
+ * Tests a stored account now and records the result as a scheduled check would (the API's and the
+ * console's re-test both come here). Throws ApiError 404 for a missing or Deleted account and 503
+ * when shutdown cancelled the check.
+ */
+export async function testStoredAccount(
+  deps: Pick<ApiDeps, 'repo' | 'checker' | 'signal'>,
+  id: number,
+): Promise<CheckReport> {
+  const report = await deps.checker.check(id, { signal: deps.signal });
+  if (report === null) {
+    // No report: the account is missing or Deleted, or the (possibly shared) check was cancelled.
+    const account = await deps.repo.getAccount(id);
+    if (account === null) throw notFound(id);
+    if (account.accountStatus === AccountStatus.Deleted) throw new ApiError(404, `account ${id} is Deleted`);
+    throw shuttingDown();
+  }
+  return report;
 }
 
 export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -52,15 +73,7 @@ export const testRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
     },
     async (request) => {
       const { id } = request.params;
-      const report = await deps.checker.check(id, { signal: deps.signal });
-      if (report === null) {
-        // No report: the account is missing or Deleted, or the (possibly shared) check was cancelled.
-        const account = await deps.repo.getAccount(id);
-        if (account === null) throw notFound(id);
-        if (account.accountStatus === AccountStatus.Deleted)
-          throw new ApiError(404, `account ${id} is Deleted`);
-        throw shuttingDown();
-      }
+      const report = await testStoredAccount(deps, id);
       const account = await deps.repo.getAccountWithSecrets(id);
       if (account === null) throw notFound(id);
       const scrub = new Scrubber(secretsOf(account));
