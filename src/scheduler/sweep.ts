@@ -97,7 +97,9 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
         tally(summary, report, options.keepReports ?? false);
         options.onResult?.(report, id);
       } catch (thrown) {
-        if (stopStarting.aborted) return; // cancelled sleep or check: not an error
+        // A start cancelled by shutdown is not an error; anything else (a database error while the
+        // drain lets running checks write) is logged and counted like at any other time.
+        if (stopStarting.aborted && toError(thrown).name === 'AbortError') return;
         summary.errors += 1;
         deps.metrics.incDatabaseErrors();
         deps.logger.error(
