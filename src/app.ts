@@ -1,5 +1,8 @@
 import type { AccountRepository } from './accounts/repository.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { AccountChecker } from './checks/account-checker.js';
+import { CheckLeases } from './checks/check-leases.js';
 import { readExtraCa } from './checks/extra-ca.js';
 import { HostLimiter } from './checks/host-limiter.js';
 import { restoreMetrics } from './checks/metrics-sync.js';
@@ -10,6 +13,8 @@ import { assertKeyringCoversStored, explainMissingKey, storedKeyUsage } from './
 import { KnexAccountRepository } from './db/account-store.js';
 import { openDatabase, type Database } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
+import { ReplicaStore } from './db/replica-store.js';
+import { SweepStore } from './db/sweep-store.js';
 import { createEgressResolver, type LookupAll } from './egress/resolver.js';
 import type { Logger } from './logging/logger.js';
 import { Metrics } from './metrics/metrics.js';
@@ -18,6 +23,8 @@ import { createImapLoginProbe } from './probes/imap-login.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
+import { ClaimLoop } from './sweep/claim-loop.js';
+import { Fleet } from './sweep/fleet.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,6 +50,9 @@ export interface Core {
   probes: Record<Protocol, Probe>;
   checker: AccountChecker;
   scheduler: Scheduler;
+  /** The daemon's pull loop over the shared database, and its membership of the fleet. */
+  claimLoop: ClaimLoop;
+  fleet: Fleet;
   close(): Promise<void>;
 }
 
@@ -58,6 +68,9 @@ export async function createCore(options: AppOptions): Promise<Core> {
       const applied = await migrateToLatest(db.knex);
       if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
     }
+    const sweeps = new SweepStore(db.knex);
+    // Replicas need SKIP LOCKED: refuse an older MySQL/MariaDB with a sentence, before anything runs.
+    await sweeps.assertSupported();
     const keyring = await openKeyring(config, db, logger);
     const extraCaPem = await readExtraCa(config.tls.extraCaFile);
     const repo = new KnexAccountRepository(db.knex, keyring);
@@ -75,16 +88,31 @@ export async function createCore(options: AppOptions): Promise<Core> {
       imap: config.probes.imap.mode === 'login' ? createImapLoginProbe({ full: fullImap }) : fullImap,
       smtp: createSmtpProbe(),
     };
+    const replicaId = `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const leaseMs = config.replicas.leaseSeconds * 1000;
+    const timeoutMs = config.scheduler.checkTimeoutSeconds * 1000;
+    const leases = new CheckLeases({
+      store: sweeps,
+      repo,
+      metrics,
+      logger,
+      owner: replicaId,
+      leaseMs,
+      // Both sides run side by side within their deadline, plus the watchdog's grace and the write.
+      awaitMs: Math.max(leaseMs, timeoutMs + 5_000),
+    });
+    const hostLimiter = new HostLimiter(config.scheduler.perHostConcurrency);
     const checker = new AccountChecker({
       repo,
       probes,
-      hostLimiter: new HostLimiter(config.scheduler.perHostConcurrency),
+      hostLimiter,
       metrics,
+      leases,
       logger,
       resolve: createEgressResolver(config.egress, options.lookup),
       checkTokenHost: createEgressResolver(config.egress, options.lookup, 'tokenEndpointPorts'),
       config: {
-        timeoutMs: config.scheduler.checkTimeoutSeconds * 1000,
+        timeoutMs,
         failedThreshold: config.status.failedThreshold,
         checkIntervalMs: config.scheduler.checkIntervalSeconds * 1000,
         testSendTo: config.probes.testSendTo,
@@ -101,6 +129,27 @@ export async function createCore(options: AppOptions): Promise<Core> {
         drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
       },
     );
+    const claimLoop = new ClaimLoop(
+      { checker, leases, metrics, logger },
+      {
+        concurrency: config.scheduler.concurrency,
+        leaseMs,
+        pollMs: config.replicas.pollSeconds * 1000,
+        maxClaimAttempts: config.replicas.maxClaimAttempts,
+        drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
+      },
+    );
+    const fleet = new Fleet(
+      { replicas: new ReplicaStore(db.knex), sweeps, repo, hostLimiter, metrics, logger },
+      {
+        replicaId,
+        heartbeatMs: config.replicas.heartbeatSeconds * 1000,
+        leaderLeaseMs: config.replicas.leaderLeaseSeconds * 1000,
+        perHostConcurrency: config.scheduler.perHostConcurrency,
+        historyRetentionMs: config.history.retentionDays * 86_400_000,
+        pruneBatch: 5_000,
+      },
+    );
     return {
       config,
       logger,
@@ -111,6 +160,8 @@ export async function createCore(options: AppOptions): Promise<Core> {
       probes,
       checker,
       scheduler,
+      claimLoop,
+      fleet,
       close: () => db.close(),
     };
   } catch (error) {

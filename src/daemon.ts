@@ -25,7 +25,7 @@ export interface DaemonOptions {
  * UnsafeListenError) to serve the API without a token on a non-loopback address.
  */
 export async function startDaemon(core: Core, options: DaemonOptions = {}): Promise<Daemon> {
-  const { config, logger, metrics, repo, scheduler, db } = core;
+  const { config, logger, metrics, repo, claimLoop, fleet, db } = core;
   assertSafeListen(config.http);
   const restored = await restoreMetrics(repo, metrics);
   let lastSweepAt: Date | null = null;
@@ -42,7 +42,7 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
       ok: database === 'ok',
       database,
       lastSweepAt: lastSweepAt?.toISOString() ?? null,
-      sweepRunning: scheduler.busy,
+      sweepRunning: claimLoop.busy,
     };
   };
 
@@ -55,10 +55,12 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
     plugins: [apiPlugin(core), consolePlugin(core), ...(options.plugins ?? [])],
   });
   const url = await http.listen({ host: config.http.host, port: config.http.port });
-  scheduler.onSweep = (summary) => {
-    lastSweepAt = summary.finishedAt;
+  claimLoop.onRound = (at) => {
+    lastSweepAt = at;
   };
-  if (config.scheduler.enabled) scheduler.start();
+  // Heartbeat first: the per-host share and the leader are known before the first claim.
+  await fleet.start();
+  if (config.scheduler.enabled) claimLoop.start();
   logger.info(
     { url, database: db.describe, accounts: restored, schedule: config.scheduler.schedule },
     `mailmon listening on ${url}`,
@@ -67,11 +69,12 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
   let stopping: Promise<void> | null = null;
   return {
     url,
-    abort: () => scheduler.abort(),
-    // Reverse order of creation: no new sweeps, drain checks, close HTTP, then the database.
+    abort: () => claimLoop.abort(),
+    // Reverse order of creation: no new claims, drain checks, leave the fleet, close HTTP, then the database.
     stop: () =>
       (stopping ??= (async () => {
-        await scheduler.stop();
+        await claimLoop.stop();
+        await fleet.stop();
         await http.close();
         await core.close();
         logger.info('mailmon stopped');

@@ -98,6 +98,11 @@ export interface CheckRecord {
    * the account is unchanged: a save during the check (new password, removed side) supersedes it.
    */
   loadedUpdated?: Date;
+  /**
+   * The claim the check ran under (db/sweep-store.ts). When set, the result is written only while
+   * the account still holds this lease token and this edit version; the write ends the claim.
+   */
+  claim?: { token: string; editVersion: number };
 }
 
 export interface RecordedCheck {
@@ -155,7 +160,8 @@ export interface AccountRepository {
   /** Every non-deleted account's stored state and last results, for restoring metrics. */
   snapshot(): Promise<AccountSnapshot[]>;
   history(id: number, options?: { limit?: number }): Promise<HistoryEntry[]>;
-  pruneHistory(olderThan: Date): Promise<number>;
+  /** Deletes history older than `olderThan`, `batch` rows per statement; returns the rows deleted. */
+  pruneHistory(olderThan: Date, batch?: number): Promise<number>;
   statusCounts(): Promise<Record<AccountStatus, number>>;
   /** The stored password for a server/port/user on one side, for "use stored password" tests. */
   findStoredPassword(side: Protocol, server: string, port: number, username: string): Promise<string | null>;

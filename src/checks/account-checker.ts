@@ -7,7 +7,11 @@ import type { FailureCode, ProbeError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
 import { runProbeWithDeadline } from './run-probe.js';
+import type { Claim } from '../db/sweep-store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { CheckObserver, type ObservedMetrics } from './check-observer.js';
+import { abandonedResults, type CheckLeases } from './check-leases.js';
+import { nextDueAt } from './next-due.js';
 import { withExtraCa } from './extra-ca.js';
 import type { HostLimiter } from './host-limiter.js';
 
@@ -27,7 +31,7 @@ export interface CheckerDeps {
   repo: AccountRepository;
   probes: Record<Protocol, Probe>;
   hostLimiter: HostLimiter;
-  metrics: ObservedMetrics;
+  metrics: ObservedMetrics & Pick<Metrics, 'replica'>;
   logger: Logger;
   /** Default: one on `metrics` and `logger`. */
   observer?: CheckObserver;
@@ -37,6 +41,19 @@ export interface CheckerDeps {
   /** The egress policy's address check for OAuth2 token endpoints (no port rule: they are HTTPS). */
   checkTokenHost?: ProbeOptions['resolve'];
   clock?: () => Date;
+  /** Leases on the shared database (the daemon's, the CLI's): manual checks claim first. */
+  leases?: CheckLeases;
+}
+
+export interface CheckOptions {
+  /** Aborting cancels the check: nothing is written (a claim is released). */
+  signal: AbortSignal;
+  /** Without a claim: the next due time is this plus the interval (default: the check's time). */
+  dueFrom?: Date;
+  /** The claim this check runs under (the claim loop's); its token fences the write. */
+  claim?: Claim;
+  /** Record check_abandoned for the claim instead of probing (its claims kept dying). */
+  abandon?: boolean;
 }
 
 export interface CheckReport {
@@ -64,45 +81,79 @@ export class AccountChecker {
     this.observer = deps.observer ?? new CheckObserver(deps.metrics, deps.logger);
   }
 
-  /** Null when the account does not exist or is Deleted. `dueFrom` anchors the next due time. */
-  check(id: number, options: { signal: AbortSignal; dueFrom?: Date }): Promise<CheckReport | null> {
+  /**
+   * Null when the account does not exist or is Deleted, or the check was cancelled. With leases
+   * configured, a check without a `claim` (a manual test) takes the account's lease first; when
+   * another replica holds it, that replica's check is awaited and its stored result reported.
+   */
+  check(id: number, options: CheckOptions): Promise<CheckReport | null> {
     const running = this.inFlight.get(id);
     if (running) return running;
-    const promise = this.checkOnce(id, options).finally(() => this.inFlight.delete(id));
+    const promise = this.claimAndCheck(id, options).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, promise);
     return promise;
   }
 
-  private async checkOnce(
-    id: number,
-    options: { signal: AbortSignal; dueFrom?: Date },
-  ): Promise<CheckReport | null> {
+  private async claimAndCheck(id: number, options: CheckOptions): Promise<CheckReport | null> {
+    const leases = this.deps.leases;
+    if (options.claim !== undefined || leases === undefined) return this.checkOnce(id, options);
+    const claim = await leases.claimOne(id);
+    if (claim === null) return leases.awaitOther(id, options.signal);
+    return this.checkOnce(id, { ...options, claim });
+  }
+
+  private async checkOnce(id: number, options: CheckOptions): Promise<CheckReport | null> {
+    const { claim } = options;
+    const started = performance.now();
     const epoch = this.observer.epoch();
-    const account = await this.deps.repo.getAccountWithSecrets(id);
-    if (account === null || account.accountStatus === AccountStatus.Deleted) return null;
-    const results = await this.probeAccount(account, options.signal);
-    // A check cut short by shutdown is not a verdict on the account: write nothing rather than invent one.
-    if (options.signal.aborted) return null;
-    const outcome = combineResults(results);
-    const checkedAt = this.clock();
-    const nextDueAt = new Date((options.dueFrom ?? checkedAt).getTime() + this.deps.config.checkIntervalMs);
-    const sides = results.map((r) => ({
-      side: r.protocol,
-      checkedAt,
-      ok: r.ok,
-      code: r.code,
-      phase: r.phase,
-      reason: r.reason,
-      durationMs: r.durationMs,
-      details: { phases: r.phases, tls: r.tls, transcript: r.transcript },
-    }));
-    const recorded = await this.deps.repo.recordCheck(
-      id,
-      { checkedAt, outcome, sides, nextDueAt, loadedUpdated: account.updated },
-      this.deps.config.failedThreshold,
-    );
-    if (recorded !== null) this.observer.checked(account, results, recorded, checkedAt, epoch);
-    return { accountId: id, results, outcome, recorded };
+    const inFlight = this.deps.metrics.replica;
+    inFlight.inFlight.inc();
+    try {
+      const account = await this.deps.repo.getAccountWithSecrets(id);
+      if (account === null || account.accountStatus === AccountStatus.Deleted) {
+        if (claim) await this.deps.leases?.release(claim);
+        return null;
+      }
+      const results = options.abandon
+        ? abandonedResults(this.sideTargets(account), claim?.attempts ?? 0)
+        : await this.probeAccount(account, options.signal);
+      // A check cut short by shutdown is not a verdict on the account: write nothing rather than
+      // invent one, and give the claim back so another replica checks it at once.
+      if (options.signal.aborted) {
+        if (claim) await this.deps.leases?.release(claim);
+        return null;
+      }
+      const outcome = combineResults(results);
+      const checkedAt = this.clock();
+      const intervalMs = this.deps.config.checkIntervalMs;
+      // The one place the next due time is decided (database clock when claimed: see next-due.ts).
+      const nextDue = claim
+        ? nextDueAt({ dueAt: claim.dueAt, now: claim.claimedAt + (performance.now() - started), intervalMs })
+        : (options.dueFrom ?? checkedAt).getTime() + intervalMs;
+      const sides = results.map((r) => ({
+        side: r.protocol,
+        checkedAt,
+        ok: r.ok,
+        code: r.code,
+        phase: r.phase,
+        reason: r.reason,
+        durationMs: r.durationMs,
+        details: { phases: r.phases, tls: r.tls, transcript: r.transcript },
+      }));
+      const fence = claim
+        ? { claim: { token: claim.token, editVersion: claim.editVersion } }
+        : { loadedUpdated: account.updated };
+      const recorded = await this.deps.repo.recordCheck(
+        id,
+        { checkedAt, outcome, sides, nextDueAt: new Date(nextDue), ...fence },
+        this.deps.config.failedThreshold,
+      );
+      if (recorded !== null) this.observer.checked(account, results, recorded, checkedAt, epoch);
+      else if (claim) await this.deps.leases?.dropped(claim);
+      return { accountId: id, results, outcome, recorded };
+    } finally {
+      inFlight.inFlight.dec();
+    }
   }
 
   /**
@@ -156,6 +207,16 @@ export class AccountChecker {
     }
     const timeoutMs = Math.max(1, config.timeoutMs - (performance.now() - started));
     return this.probeOne(this.targetFor(protocol, auth, account.emailAddress), signal, timeoutMs);
+  }
+
+  private sideTargets(account: EmailAccount): ProbeTarget[] {
+    const sides: [Protocol, ServiceAuth | null][] = [
+      ['imap', account.incoming],
+      ['smtp', account.outgoing],
+    ];
+    return sides.flatMap(([protocol, auth]) =>
+      auth ? [this.targetFor(protocol, auth, account.emailAddress)] : [],
+    );
   }
 
   private targetFor(protocol: Protocol, auth: ServiceAuth, emailAddress: string): ProbeTarget {

@@ -7,7 +7,17 @@ import pLimit, { type LimitFunction } from 'p-limit';
 export class HostLimiter {
   private readonly limits = new Map<string, LimitFunction>();
 
-  constructor(private readonly perHost: number) {}
+  constructor(private perHost: number) {}
+
+  /** Change the per-host cap (a replica's share of the fleet's limit), for running and new hosts alike. */
+  setPerHost(perHost: number): void {
+    this.perHost = Math.max(1, Math.floor(perHost));
+    for (const limit of this.limits.values()) limit.concurrency = this.perHost;
+  }
+
+  get perHostLimit(): number {
+    return this.perHost;
+  }
 
   async run<T>(host: string, fn: () => Promise<T>): Promise<T> {
     const key = host.toLowerCase();

@@ -96,6 +96,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    replicas: z
+      .object({
+        /** A claim holds an account this long without renewal; a dead replica's accounts are due again after it. */
+        leaseSeconds: z.number().int().min(5).max(3600).default(45),
+        /** Idle wait between claims when nothing is due (the most a due account waits). */
+        pollSeconds: z.number().min(0.05).max(60).default(1),
+        /** Heartbeat period; a replica is dead after three missed ones. */
+        heartbeatSeconds: z.number().int().min(1).max(300).default(10),
+        /** The leader lease (per-account series, accounts per status, housekeeping). */
+        leaderLeaseSeconds: z.number().int().min(3).max(3600).default(30),
+        /** Claims without a result after which an account is recorded as check_abandoned. */
+        maxClaimAttempts: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
     status: z
       .object({
         /** ErrorCount at which Failing becomes Failed. */

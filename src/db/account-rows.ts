@@ -37,6 +37,10 @@ export interface EmailAccountRow {
   last_check_at: number | string | null;
   last_success_at: number | string | null;
   next_due_at: number | string | null;
+  lease_owner?: string | null;
+  lease_token?: string | null;
+  claim_attempts?: number;
+  edit_version?: number;
 }
 
 export interface LastCheckRow {

@@ -119,17 +119,28 @@ export class KnexAccountRepository implements AccountRepository {
     // Write first, read after: the touch takes the write lock (SQLite's database lock, InnoDB's row
     // lock) so no other process can commit between our read and our write (SQLite would answer
     // SQLITE_BUSY to a read transaction that tries to become a writer after someone else wrote).
-    const touched = await trx(ACCOUNT).where('email_account_id', id).update({ updated: now });
+    // The edit version fences out the write of a check that is running on the old credentials.
+    const touched = await trx(ACCOUNT)
+      .where('email_account_id', id)
+      .update({ updated: now, edit_version: trx.raw('edit_version + 1') });
     if (touched === 0) throw new AccountNotFoundError(id);
     const row = (await trx<EmailAccountRow>(ACCOUNT)
       .where('email_account_id', id)
       .first()) as EmailAccountRow;
     const incoming = await this.replaceAuth(trx, row.incoming_auth, input.incoming, now);
     const outgoing = await this.replaceAuth(trx, row.outgoing_auth, input.outgoing, now);
-    // Changed credentials are worth testing at the next sweep, not an interval later.
+    // Changed credentials are worth testing now, not an interval later: due at once, and a claim on
+    // the old credentials is void (its write is fenced out by the edit version anyway).
     await trx(ACCOUNT)
       .where('email_account_id', id)
-      .update({ ...fields, incoming_auth: incoming, outgoing_auth: outgoing, next_due_at: now });
+      .update({
+        ...fields,
+        incoming_auth: incoming,
+        outgoing_auth: outgoing,
+        ...(row.account_status === AccountStatus.Deleted ? {} : { next_due_at: now }),
+        lease_owner: null,
+        lease_token: null,
+      });
     for (const old of [row.incoming_auth, row.outgoing_auth]) {
       if (old !== null && old !== incoming && old !== outgoing)
         await trx(AUTH).where('service_auth_id', old).del();
@@ -242,16 +253,21 @@ export class KnexAccountRepository implements AccountRepository {
     const now = this.clock().getTime();
     return this.knex.transaction(async (trx) => {
       // Lock first (as recordCheck does), so the status read is the one the deletion replaces.
-      const changed = await trx(ACCOUNT).where('email_account_id', id).update({ updated: now });
+      const changed = await trx(ACCOUNT)
+        .where('email_account_id', id)
+        .update({ updated: now, edit_version: trx.raw('edit_version + 1') });
       if (changed === 0) return null;
       const row = (await trx<EmailAccountRow>(ACCOUNT)
         .select('account_status')
         .where('email_account_id', id)
         .forUpdate()
         .first()) as Pick<EmailAccountRow, 'account_status'>;
-      await trx(ACCOUNT)
-        .where('email_account_id', id)
-        .update({ account_status: AccountStatus.Deleted, next_due_at: null });
+      await trx(ACCOUNT).where('email_account_id', id).update({
+        account_status: AccountStatus.Deleted,
+        next_due_at: null,
+        lease_owner: null,
+        lease_token: null,
+      });
       return row.account_status as AccountStatus;
     });
   }
@@ -290,8 +306,8 @@ export class KnexAccountRepository implements AccountRepository {
     return history(this.knex, id, options);
   }
 
-  pruneHistory(olderThan: Date): Promise<number> {
-    return pruneHistory(this.knex, olderThan);
+  pruneHistory(olderThan: Date, batch?: number): Promise<number> {
+    return pruneHistory(this.knex, olderThan, batch);
   }
 
   async statusCounts(): Promise<Record<AccountStatus, number>> {

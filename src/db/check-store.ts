@@ -11,6 +11,7 @@ import type {
 import { nextStatus, type StatusState } from '../accounts/status.js';
 import { AccountStatus } from '../accounts/types.js';
 import { LIMITS } from '../config/schema.js';
+import { isMysql } from './connection.js';
 import { toSideCheck, type EmailAccountRow, type LastCheckRow } from './account-rows.js';
 
 const ACCOUNT = 'email_account';
@@ -31,9 +32,14 @@ export async function recordCheck(
   return knex.transaction(async (trx) => {
     // Touch the row first: it takes the write lock on every dialect (SQLite's database lock,
     // InnoDB's row lock), so the "before" we read next is the state our update applies to.
+    // The fence: only the claim's holder writes, and only while nobody edited the account since.
     const unchanged = record.loadedUpdated === undefined ? {} : { updated: record.loadedUpdated.getTime() };
+    const fence =
+      record.claim === undefined
+        ? {}
+        : { lease_token: record.claim.token, edit_version: record.claim.editVersion };
     const touched = await trx(ACCOUNT)
-      .where({ email_account_id: id, ...unchanged })
+      .where({ email_account_id: id, ...unchanged, ...fence })
       .whereNot('account_status', AccountStatus.Deleted)
       .update({ updated: at });
     if (touched === 0) return null;
@@ -52,6 +58,11 @@ export async function recordCheck(
         next_due_at: record.nextDueAt.getTime(),
         updated: at,
         ...(record.outcome.ok ? { last_success_at: at } : {}),
+        // A recorded result ends the claim and proves the account does not take replicas down.
+        lease_owner: null,
+        lease_token: null,
+        claimed_due_at: null,
+        claim_attempts: 0,
       });
     await writeSides(trx, id, record);
     return { before, after };
@@ -185,8 +196,34 @@ export async function history(
   });
 }
 
-export async function pruneHistory(knex: Knex, olderThan: Date): Promise<number> {
-  return knex('check_result').where('checked_at', '<', olderThan.getTime()).del();
+/**
+ * Deletes history older than `olderThan`, `batch` rows per statement (each its own short
+ * transaction), so pruning a large backlog never holds long locks beside the claims and writes.
+ */
+export async function pruneHistory(knex: Knex, olderThan: Date, batch = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = isMysql(knex)
+      ? Number(
+          (
+            (await knex.raw('DELETE FROM check_result WHERE checked_at < ? ORDER BY checked_at LIMIT ?', [
+              olderThan.getTime(),
+              batch,
+            ])) as [{ affectedRows: number }]
+          )[0].affectedRows,
+        )
+      : await knex('check_result')
+          .whereIn(
+            'check_result_id',
+            knex('check_result')
+              .select('check_result_id')
+              .where('checked_at', '<', olderThan.getTime())
+              .limit(batch),
+          )
+          .del();
+    total += deleted;
+    if (deleted < batch) return total;
+  }
 }
 
 async function readState(trx: Knex.Transaction, id: number): Promise<StatusState> {

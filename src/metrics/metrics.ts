@@ -12,6 +12,7 @@ import {
   registerProcessInfo,
   registerTlsExpiry,
 } from './families.js';
+import { createReplicaMetrics } from './replica-families.js';
 import { TlsExpiryTracker, type Endpoint } from './tls-expiry.js';
 
 export type { AccountState, PerAccountSeries, SideState } from './account-series.js';
@@ -73,6 +74,8 @@ export class Metrics {
   private readonly counted = new Map<AccountStatus, number>();
   private readonly check: ReturnType<typeof createCheckMetrics>;
   private readonly sweep: ReturnType<typeof createSweepMetrics>;
+  /** This replica's claims, leases and in-flight checks; the leader's schedule lag. */
+  readonly replica: ReturnType<typeof createReplicaMetrics>;
 
   constructor(options: MetricsOptions) {
     const interval = options.sweepIntervalSeconds;
@@ -90,6 +93,7 @@ export class Metrics {
     registerTlsExpiry(this.registry, this.tls);
     this.check = createCheckMetrics(this.registry);
     this.sweep = createSweepMetrics(this.registry);
+    this.replica = createReplicaMetrics(this.registry);
     if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
   }
 

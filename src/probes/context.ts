@@ -40,6 +40,7 @@ const SUMMARY: Record<FailureCode, string> = {
   deadline_exceeded: 'check timed out',
   config_invalid: 'cannot be checked as configured',
   internal_error: 'internal error in mailmon',
+  check_abandoned: 'check abandoned',
 };
 
 /** "IMAP login rejected: AUTHENTICATIONFAILED (imap.example.com:993)", at most 254 characters. */

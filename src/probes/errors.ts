@@ -28,6 +28,8 @@ export const FAILURE_CODES = [
   'deadline_exceeded', // the check's overall deadline ran out
   'config_invalid', // the stored account cannot be probed as configured
   'internal_error', // a bug in mailmon; the cause is logged
+  // Replicas (issue 10):
+  'check_abandoned', // the account's claims kept dying without a result (a replica crashed on it)
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
