@@ -270,6 +270,7 @@ describe('Metrics: monitor health', () => {
       'phase',
       'port',
       'protocol',
+      'reason', // mailmon_results_dropped_total: lease_lost | edited
       'result',
       'status',
       'version',
