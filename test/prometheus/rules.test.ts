@@ -35,6 +35,7 @@ const ALERTS = [
   'MailmonCertificateExpiringSoon',
   'MailmonCertificateExpiringCritical',
   'MailmonStale',
+  'MailmonScheduleLag',
   'MailmonDown',
   'MailmonDatabaseErrors',
 ];
