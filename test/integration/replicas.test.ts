@@ -195,5 +195,26 @@ describeWithPeer('mariadb', 'replicas on one MariaDB', () => {
         expect(metrics).toMatch(/^mailmon_replicas [23]$/m);
       },
     );
+
+    it('a manual test on two replicas racing the scheduled check of the same account: one check, one record', async () => {
+      const alive = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+      const urls = await Promise.all(alive.map((r) => r.url));
+      const [row] = (await db.knex('email_account').where('email_address', 'u1@example.test')) as {
+        email_account_id: number;
+      }[];
+      const id = row!.email_account_id;
+      const before = (await recordsPerAccount()).get(id)!;
+      const loginsBefore = logins().get('u1') ?? 0;
+      await db.knex('email_account').where('email_account_id', id).update({ next_due_at: 0 }); // due: the loops race too
+      const answers = await Promise.all(
+        urls.map((url) => fetch(`${url}/api/v1/accounts/${id}/test`, { method: 'POST' })),
+      );
+      expect(answers.map((a) => a.status)).toEqual(urls.map(() => 200));
+      const bodies = (await Promise.all(answers.map((a) => a.json()))) as { ok: boolean }[];
+      expect(bodies.every((b) => b.ok)).toBe(true);
+      await sleep(1_000);
+      expect((await recordsPerAccount()).get(id)).toBe(before + 1);
+      expect(logins().get('u1')).toBe(loginsBefore + 1);
+    });
   });
 });
