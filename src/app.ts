@@ -69,8 +69,9 @@ export async function createCore(options: AppOptions): Promise<Core> {
       collectRuntime: options.runtimeMetrics ?? false,
       version: VERSION,
       sweepIntervalSeconds: cronIntervalSeconds(config.scheduler.schedule),
+      quotaWarningRatio: config.probes.quotaWarningPercent / 100,
     });
-    const fullImap = createImapProbe();
+    const fullImap = createImapProbe({ quotaWarningRatio: config.probes.quotaWarningPercent / 100 });
     const probes = {
       imap: config.probes.imap.mode === 'login' ? createImapLoginProbe({ full: fullImap }) : fullImap,
       smtp: createSmtpProbe(),

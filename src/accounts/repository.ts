@@ -1,5 +1,15 @@
 import type { FailureCode, Phase } from '../probes/errors.js';
-import type { AuthType, PhaseTiming, Protocol, Security, TlsFacts, TranscriptLine } from '../probes/types.js';
+import type {
+  AuthType,
+  DeliveryFacts,
+  PhaseTiming,
+  ProbeWarning,
+  Protocol,
+  QuotaFacts,
+  Security,
+  TlsFacts,
+  TranscriptLine,
+} from '../probes/types.js';
 import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
 import type { AccountStatus, EmailAccount } from './types.js';
@@ -73,7 +83,15 @@ export interface SideCheck {
   lastSuccessAt: Date | null;
   /** The certificate's notAfter seen at this check, when TLS was used. */
   tlsNotAfter: Date | null;
-  details: { phases: PhaseTiming[]; tls?: TlsFacts; transcript: TranscriptLine[] } | null;
+  details: {
+    phases: PhaseTiming[];
+    tls?: TlsFacts;
+    transcript: TranscriptLine[];
+    /** Mailbox health (issue 12), where the check read it. */
+    quota?: QuotaFacts;
+    delivery?: DeliveryFacts;
+    warning?: ProbeWarning;
+  } | null;
 }
 
 export type HistoryEntry = Omit<SideCheck, 'lastSuccessAt' | 'details' | 'tlsNotAfter'>;

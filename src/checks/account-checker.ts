@@ -6,6 +6,7 @@ import { failureResult } from '../probes/context.js';
 import type { FailureCode, ProbeError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
+import { mailboxDetails } from './mailbox-details.js';
 import { runProbeWithDeadline } from './run-probe.js';
 import { CheckObserver, type ObservedMetrics } from './check-observer.js';
 import { withExtraCa } from './extra-ca.js';
@@ -94,7 +95,12 @@ export class AccountChecker {
       phase: r.phase,
       reason: r.reason,
       durationMs: r.durationMs,
-      details: { phases: r.phases, tls: r.tls, transcript: r.transcript },
+      details: {
+        phases: r.phases,
+        tls: r.tls,
+        transcript: r.transcript,
+        ...mailboxDetails(r),
+      },
     }));
     const recorded = await this.deps.repo.recordCheck(
       id,

@@ -12,6 +12,7 @@ import {
   registerProcessInfo,
   registerTlsExpiry,
 } from './families.js';
+import { MailboxHealthMetrics } from './mailbox-health.js';
 import { TlsExpiryTracker, type Endpoint } from './tls-expiry.js';
 
 export type { AccountState, PerAccountSeries, SideState } from './account-series.js';
@@ -47,6 +48,8 @@ export interface MetricsOptions {
   sweepIntervalSeconds: number;
   /** When the daemon started (`mailmon_start_time_seconds`); default: now. */
   startedAt?: Date;
+  /** Quota usage counted by `mailmon_mailbox_quota_warning_accounts` (probes.quotaWarningPercent / 100). Default 0.9. */
+  quotaWarningRatio?: number;
 }
 
 export interface SweepSummary {
@@ -73,6 +76,7 @@ export class Metrics {
   private readonly counted = new Map<AccountStatus, number>();
   private readonly check: ReturnType<typeof createCheckMetrics>;
   private readonly sweep: ReturnType<typeof createSweepMetrics>;
+  private readonly mailbox: MailboxHealthMetrics;
 
   constructor(options: MetricsOptions) {
     const interval = options.sweepIntervalSeconds;
@@ -90,6 +94,11 @@ export class Metrics {
     registerTlsExpiry(this.registry, this.tls);
     this.check = createCheckMetrics(this.registry);
     this.sweep = createSweepMetrics(this.registry);
+    this.mailbox = new MailboxHealthMetrics(
+      this.registry,
+      options.perAccountSeries,
+      options.quotaWarningRatio ?? 0.9,
+    );
     if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -99,7 +108,7 @@ export class Metrics {
 
   /** The whole exposition: the registry's metrics, then the per-account families. */
   async metricsText(): Promise<string> {
-    return (await this.registry.metrics()) + renderAccountSeries(this.accounts);
+    return (await this.registry.metrics()) + renderAccountSeries(this.accounts) + this.mailbox.render();
   }
 
   /**
@@ -117,6 +126,7 @@ export class Metrics {
       this.check.duration.observe({ protocol, phase: 'total' }, result.durationMs / 1000);
     this.accounts.recordSide(accountId, protocol, at, ok, code);
     this.tls.record(accountId, protocol, endpoint, result.tls?.notAfter, ok);
+    this.mailbox.record(accountId, result);
   }
 
   /**
@@ -146,6 +156,7 @@ export class Metrics {
   removeAccount(accountId: number): void {
     this.accounts.remove(accountId);
     this.tls.removeAccount(accountId, PROTOCOLS);
+    this.mailbox.remove(accountId);
   }
 
   /**
@@ -172,6 +183,7 @@ export class Metrics {
     const keep = new Set(activeIds);
     this.accounts.retain(keep);
     this.tls.retainAccounts(keep);
+    this.mailbox.retain(keep);
   }
 
   /** Accounts per status, counted in the database; a status left out is exported as 0. */

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { createCheckContext, guardRun, type CheckContext } from './context.js';
 import { ProbeError, type Phase } from './errors.js';
 import { classifyImapFailure } from './imap-errors.js';
+import { DEFAULT_QUOTA_WARNING_RATIO, quotaResult, readQuota } from './imap-quota.js';
 import {
   createTlsContextCache,
   serverName,
@@ -20,6 +21,8 @@ export interface ImapProbeDeps {
   now?: () => number;
   /** Name the probe gives in the IMAP ID command. Default "mailmon". */
   clientName?: string;
+  /** Quota usage (0..1) from which an ok result carries a quota_nearly_full warning. Default 0.9. */
+  quotaWarningRatio?: number;
 }
 
 /** Mailbox opened when the target names none. */
@@ -43,11 +46,17 @@ interface ImapEnv {
   now: () => number;
   clientName: string;
   contexts: TlsContextCache;
+  quotaWarningRatio: number;
 }
 
 export function createImapProbe(deps: ImapProbeDeps = {}): Probe {
   const now = deps.now ?? (() => performance.now());
-  const env: ImapEnv = { now, clientName: deps.clientName ?? 'mailmon', contexts: createTlsContextCache() };
+  const env: ImapEnv = {
+    now,
+    clientName: deps.clientName ?? 'mailmon',
+    contexts: createTlsContextCache(),
+    quotaWarningRatio: deps.quotaWarningRatio ?? DEFAULT_QUOTA_WARNING_RATIO,
+  };
   return {
     protocol: 'imap',
     run: (target, options) => guardRun(target, () => runImapCheck(target, options, env)),
@@ -79,10 +88,12 @@ async function runImapCheck(target: ProbeTarget, options: ProbeOptions, env: Ima
     ctx.deadline.onEnd(() => session.close());
     await ctx.deadline.race(session.connect());
     ctx.phases.enter('mailbox');
-    await ctx.deadline.race(session.mailboxOpen(target.mailbox ?? DEFAULT_MAILBOX, { readOnly: true }));
+    const mailbox = target.mailbox ?? DEFAULT_MAILBOX;
+    await ctx.deadline.race(session.mailboxOpen(mailbox, { readOnly: true }));
+    const quota = await readQuota(ctx, session, mailbox);
     ctx.phases.enter('logout');
     await logoutQuietly(ctx, session);
-    return ctx.succeed();
+    return quotaResult(ctx, quota, env.quotaWarningRatio);
   } catch (thrown) {
     return ctx.fail(
       classifyImapFailure(thrown, ctx, {

@@ -142,3 +142,24 @@ export function buildConf(c: ConfInput): string {
   if (c.extraConf) lines.push(c.extraConf);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The quota plugin (count driver, RFC 9208 over IMAP) with one limit for every user, for
+ * `extraConf`. Dovecot refuses mail past the limit (doveadm save, LMTP, IMAP APPEND with
+ * OVERQUOTA); `doveadm -o plugin/quota_rule=...` overrides it to fill a mailbox past it.
+ */
+export function quotaConf(limit: { storageKib: number; messages?: number }): string {
+  return [
+    'mail_plugins = $mail_plugins quota',
+    'protocol imap {',
+    '  mail_plugins = $mail_plugins imap_quota',
+    '}',
+    'plugin {',
+    '  quota = count:User quota',
+    '  quota_vsizes = yes',
+    `  quota_rule = *:storage=${limit.storageKib}K`,
+    ...(limit.messages === undefined ? [] : [`  quota_rule2 = *:messages=${limit.messages}`]),
+    '  quota_grace = 0',
+    '}',
+  ].join('\n');
+}
