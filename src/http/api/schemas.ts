@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
+import { DELIVERY_OUTCOMES } from '../../probes/mailbox-facts.js';
 import {
   caPemTextSchema,
   emailAddressSchema,
@@ -234,6 +235,30 @@ const transcriptLineSchema = z.object({
   line: z.string(),
 });
 
+const quotaSchema = z
+  .object({
+    root: z.string(),
+    storageUsedBytes: z.number().nullable(),
+    storageLimitBytes: z.number().nullable(),
+    messages: z.number().nullable(),
+    messageLimit: z.number().nullable(),
+    usageRatio: z.number().meta({ description: 'highest usage/limit of the resources; 1 = full' }),
+  })
+  .meta({ description: "IMAP: the mailbox's quota root (servers advertising QUOTA)" });
+const deliverySchema = z
+  .object({
+    outcome: z.enum(DELIVERY_OUTCOMES),
+    sentAt: z.string(),
+    latencyMs: z.number().nullable(),
+    folder: z.string().nullable(),
+    arrivals: z.array(z.object({ latencyMs: z.number().nullable(), junk: z.boolean(), late: z.boolean() })),
+    pending: z.number().int(),
+  })
+  .meta({ description: 'SMTP: the delivery round trip, when one ran with this check' });
+const warningSchema = z
+  .object({ code: z.enum(FAILURE_CODES), reason: z.string() })
+  .meta({ description: 'On an ok side: worth knowing although the account works (status stays Ok)' });
+
 const sideCommon = {
   side: z.enum(['imap', 'smtp']),
   ok: z.boolean(),
@@ -244,6 +269,9 @@ const sideCommon = {
   phases: z.array(phaseTimingSchema),
   tls: tlsFactsSchema.nullable(),
   transcript: z.array(transcriptLineSchema).meta({ description: 'Redacted protocol transcript' }),
+  quota: quotaSchema.nullable(),
+  delivery: deliverySchema.nullable(),
+  warning: warningSchema.nullable(),
 };
 
 /** One side of a test just run. */
