@@ -13,8 +13,9 @@ import { migrateToLatest } from './db/migrate.js';
 import { createEgressResolver, type LookupAll } from './egress/resolver.js';
 import type { Logger } from './logging/logger.js';
 import { Metrics } from './metrics/metrics.js';
-import { createImapProbe } from './probes/imap.js';
+import { createImapProbe, createImapSessionRunner } from './probes/imap.js';
 import { createImapLoginProbe } from './probes/imap-login.js';
+import { KnexDeliveryStore } from './db/delivery-store.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
@@ -91,6 +92,15 @@ export async function createCore(options: AppOptions): Promise<Core> {
         testSendTo: config.probes.testSendTo,
         ...(extraCaPem === undefined ? {} : { extraCaPem }),
       },
+      delivery: {
+        store: new KnexDeliveryStore(db.knex),
+        metrics,
+        config: {
+          waitMs: config.delivery.waitSeconds * 1000,
+          lostAfterMs: config.delivery.lostAfterSeconds * 1000,
+        },
+        imapSession: createImapSessionRunner(),
+      },
     });
     const scheduler = new Scheduler(
       { repo, checker, metrics, logger },
@@ -100,6 +110,7 @@ export async function createCore(options: AppOptions): Promise<Core> {
         spreadMs: config.scheduler.spreadSeconds * 1000,
         historyRetentionMs: config.history.retentionDays * 86_400_000,
         drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
+        deliverySample: config.delivery.samplePerSweep,
       },
     );
     return {

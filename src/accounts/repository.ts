@@ -12,7 +12,7 @@ import type {
 } from '../probes/types.js';
 import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
-import type { AccountStatus, EmailAccount } from './types.js';
+import type { AccountStatus, DeliverySetting, EmailAccount } from './types.js';
 
 /** One side's credentials as given on import or save. */
 export interface ServiceAuthInput {
@@ -59,6 +59,8 @@ export interface AccountInput {
   associateId: number;
   incoming: ServiceAuthInput | null;
   outgoing: ServiceAuthInput | null;
+  /** The delivery round trip opt-in; undefined keeps the stored setting (off on create). */
+  delivery?: DeliverySetting;
 }
 
 /** An account's two sides, by the name of the field that holds them. */

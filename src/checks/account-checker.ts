@@ -6,6 +6,7 @@ import { failureResult } from '../probes/context.js';
 import type { FailureCode, ProbeError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
+import { withDelivery, type CheckerDelivery } from './delivery-step.js';
 import { mailboxDetails } from './mailbox-details.js';
 import { runProbeWithDeadline } from './run-probe.js';
 import { CheckObserver, type ObservedMetrics } from './check-observer.js';
@@ -38,6 +39,16 @@ export interface CheckerDeps {
   /** The egress policy's address check for OAuth2 token endpoints (no port rule: they are HTTPS). */
   checkTokenHost?: ProbeOptions['resolve'];
   clock?: () => Date;
+  /** The delivery round trip (issue 12); absent: never run. */
+  delivery?: CheckerDelivery;
+}
+
+export interface CheckOptions {
+  signal: AbortSignal;
+  /** Anchors the next due time. */
+  dueFrom?: Date;
+  /** Send a delivery probe message in this check although the account is not opted in (a sweep's sample). */
+  deliverySample?: boolean;
 }
 
 export interface CheckReport {
@@ -66,7 +77,7 @@ export class AccountChecker {
   }
 
   /** Null when the account does not exist or is Deleted. `dueFrom` anchors the next due time. */
-  check(id: number, options: { signal: AbortSignal; dueFrom?: Date }): Promise<CheckReport | null> {
+  check(id: number, options: CheckOptions): Promise<CheckReport | null> {
     const running = this.inFlight.get(id);
     if (running) return running;
     const promise = this.checkOnce(id, options).finally(() => this.inFlight.delete(id));
@@ -74,14 +85,25 @@ export class AccountChecker {
     return promise;
   }
 
-  private async checkOnce(
-    id: number,
-    options: { signal: AbortSignal; dueFrom?: Date },
-  ): Promise<CheckReport | null> {
+  private async checkOnce(id: number, options: CheckOptions): Promise<CheckReport | null> {
     const epoch = this.observer.epoch();
     const account = await this.deps.repo.getAccountWithSecrets(id);
     if (account === null || account.accountStatus === AccountStatus.Deleted) return null;
-    const results = await this.probeAccount(account, options.signal);
+    const probed = await this.probeAccount(account, options.signal);
+    const results = this.deps.delivery
+      ? await withDelivery(
+          {
+            ...this.deps,
+            delivery: this.deps.delivery,
+            clock: this.clock,
+            targetFor: (protocol, auth, address) => this.targetFor(protocol, auth, address),
+            probeOne: (probe, target, timeoutMs) => this.probeOne(target, options.signal, timeoutMs, probe),
+          },
+          account,
+          probed,
+          options,
+        )
+      : probed;
     // A check cut short by shutdown is not a verdict on the account: write nothing rather than invent one.
     if (options.signal.aborted) return null;
     const outcome = combineResults(results);
@@ -174,10 +196,15 @@ export class AccountChecker {
     return Promise.all(targets.map((target) => this.probeOne(target, signal, this.deps.config.timeoutMs)));
   }
 
-  private probeOne(target: ProbeTarget, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+  private probeOne(
+    target: ProbeTarget,
+    signal: AbortSignal,
+    timeoutMs: number,
+    probe: Probe = this.deps.probes[target.protocol],
+  ): Promise<ProbeResult> {
     const [trusted] = withExtraCa([target], this.deps.config.extraCaPem) as [ProbeTarget];
     return this.deps.hostLimiter.run(target.host, () =>
-      runProbeWithDeadline(this.deps.probes[target.protocol], trusted, {
+      runProbeWithDeadline(probe, trusted, {
         signal,
         timeoutMs,
         resolve: this.deps.resolve,

@@ -177,7 +177,7 @@ export const configSchema = z
         /** How long a check waits for its probe message before calling it pending. */
         waitSeconds: z.number().min(0).max(LIMITS.maxCheckTimeoutSeconds).default(20),
         /** A probe message not seen this long after it was sent is lost (failure delivery_lost). */
-        lostAfterSeconds: z.number().int().min(60).default(1800),
+        lostAfterSeconds: z.number().int().min(1).default(1800),
       })
       .strict()
       .prefault({}),

@@ -37,6 +37,9 @@ export interface EmailAccountRow {
   last_check_at: number | string | null;
   last_success_at: number | string | null;
   next_due_at: number | string | null;
+  /** From migration 006. */
+  delivery_check?: number | boolean;
+  delivery_to?: string | null;
 }
 
 export interface LastCheckRow {
@@ -155,6 +158,7 @@ export function toEmailAccount(
     lastCheckAt: toDate(row.last_check_at),
     lastSuccessAt: toDate(row.last_success_at),
     nextDueAt: toDate(row.next_due_at),
+    delivery: { enabled: Boolean(row.delivery_check), to: row.delivery_to ?? null },
   };
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial.js';
 import * as oauth from './migrations/002_oauth.js';
 import * as lastCheckTls from './migrations/003_last_check_tls.js';
+import * as delivery from './migrations/006_delivery.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_oauth': oauth,
   '003_last_check_tls': lastCheckTls,
+  '006_delivery': delivery,
 };
 
 const source: Knex.MigrationSource<string> = {

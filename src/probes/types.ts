@@ -39,7 +39,14 @@ export interface ProbeTarget {
    * SMTP only, off when absent: after AUTH, send one short, clearly marked message from
    * `emailAddress` to `to` (phases mail-from, rcpt, data). Needs `emailAddress`.
    */
-  testSend?: { to: string };
+  testSend?: {
+    to: string;
+    /**
+     * A delivery round trip's token: the message then carries it in an X-Mailmon-Probe header
+     * (what the IMAP side looks for) and says it is a delivery probe. Absent: the plain test send.
+     */
+    probeTag?: string;
+  };
 }
 
 export interface PhaseTiming {

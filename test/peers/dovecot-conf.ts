@@ -163,3 +163,27 @@ export function quotaConf(limit: { storageKib: number; messages?: number }): str
     '}',
   ].join('\n');
 }
+
+/**
+ * Dovecot LMTP (dovecot-lmtpd) on 127.0.0.1:`port`, for `extraConf`, with a Junk folder (RFC 6154
+ * \Junk, created on demand) that `user+Junk@domain` delivers into: how a relay "files as spam".
+ * `protocols` lists every protocol again because a later setting replaces the earlier one.
+ */
+export function lmtpConf(port: number, protocols = 'imap submission lmtp'): string {
+  return [
+    `protocols = ${protocols}`,
+    'postmaster_address = postmaster@localhost',
+    'recipient_delimiter = +',
+    'lmtp_save_to_detail_mailbox = yes',
+    'service lmtp {',
+    `  inet_listener lmtp {\n    address = 127.0.0.1\n    port = ${port}\n  }`,
+    '}',
+    'namespace inbox {',
+    '  inbox = yes',
+    '  mailbox Junk {',
+    '    special_use = \\Junk',
+    '    auto = create',
+    '  }',
+    '}',
+  ].join('\n');
+}
