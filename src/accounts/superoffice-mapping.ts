@@ -22,6 +22,10 @@ export function toAccountDraft(account: EMailAccountJson): AccountDraft {
     associateId: account.AssociateId,
     incoming: toSideDraft(account.IncomingCredentials),
     outgoing: toSideDraft(account.OutgoingCredentials),
+    // Only when DeliveryCheck is given: a client that knows nothing of the extension keeps the setting.
+    ...(account.DeliveryCheck === undefined
+      ? {}
+      : { delivery: { enabled: account.DeliveryCheck, to: account.DeliveryTo ? account.DeliveryTo : null } }),
   };
 }
 
@@ -127,5 +131,9 @@ export function toEMailAccountJson(account: EmailAccount): EMailAccountJson {
     AccountStatus: account.accountStatus,
     ErrorCount: account.errorCount,
     ErrorReason: account.errorReason,
+    // mailmon's extension appears only when set, so SuperOffice's shape stays as it is.
+    ...(account.delivery?.enabled
+      ? { DeliveryCheck: true, ...(account.delivery.to ? { DeliveryTo: account.delivery.to } : {}) }
+      : {}),
   };
 }

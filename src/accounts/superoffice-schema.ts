@@ -15,6 +15,7 @@ import {
   hostSchema,
   isRecord,
   lineSchema,
+  deliveryToSchema,
   MAX_CLIENT_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_SCOPE_LENGTH,
@@ -147,6 +148,13 @@ export const eMailAccountSchema = z
     AccountStatus: accountStatusSchema.default(AccountStatus.Unknown),
     ErrorCount: nonNegativeIntSchema.default(0),
     ErrorReason: z.string().max(4000).default(''),
+    /** mailmon extension: opt in to the delivery round trip; absent keeps the stored setting. */
+    DeliveryCheck: z.boolean().optional(),
+    /** mailmon extension: where the probe message goes (delivers into this mailbox); empty/null = EMailAddress. */
+    DeliveryTo: z
+      .union([z.literal(''), deliveryToSchema])
+      .nullable()
+      .optional(),
   })
   .refine((account) => account.IncomingCredentials !== null || account.OutgoingCredentials !== null, {
     error: 'at least one of IncomingCredentials and OutgoingCredentials is required',
@@ -182,6 +190,8 @@ const ACCOUNT_KEYS = [
   'AccountStatus',
   'ErrorCount',
   'ErrorReason',
+  'DeliveryCheck',
+  'DeliveryTo',
 ];
 
 /**
@@ -266,6 +276,8 @@ const serviceAuthOutSchema = z.object({
 });
 
 export const eMailAccountOutSchema = z.object({
+  DeliveryCheck: z.boolean().optional(),
+  DeliveryTo: z.string().nullable().optional(),
   EMailAccountId: z.number(),
   EMailAddress: z.string(),
   AssociateId: z.number(),

@@ -183,6 +183,7 @@ function renderAccount(
     `incoming:   ${a.incoming ? `${a.incoming.server}:${a.incoming.port} ${a.incoming.security} user ${a.incoming.username}` : 'not tested'}`,
     `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
     `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
+    `delivery:   ${account.delivery?.enabled ? `round trip on, to ${account.delivery.to ?? account.emailAddress}` : 'round trip off (unless sampled)'}`,
     '',
   ];
   for (const c of lastChecks) {

@@ -9,6 +9,7 @@ import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
 import { DELIVERY_OUTCOMES } from '../../probes/mailbox-facts.js';
 import {
   caPemTextSchema,
+  deliveryToSchema,
   emailAddressSchema,
   hostSchema,
   lineSchema,
@@ -147,12 +148,23 @@ function atLeastOneSide(value: { incoming?: unknown; outgoing?: unknown }): bool
 }
 const SIDE_REQUIRED = { error: 'at least one of incoming and outgoing is required', path: ['incoming'] };
 
+const deliverySettingSchema = z.strictObject({
+  enabled: z.boolean(),
+  to: deliveryToSchema
+    .nullable()
+    .default(null)
+    .meta({ description: 'An address that delivers into this mailbox; null = the account address' }),
+});
+
 export const accountInputSchema = z
   .strictObject({
     emailAddress: emailAddressSchema,
     associateId: nonNegativeIntSchema.default(0),
     incoming: credentialsInputSchema.nullable().default(null).meta({ description: 'IMAP' }),
     outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
+    delivery: deliverySettingSchema
+      .optional()
+      .meta({ description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)' }),
   })
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AccountInputBody = z.output<typeof accountInputSchema>;
@@ -306,6 +318,7 @@ export const accountViewSchema = z.object({
   lastCheckAt: z.string().nullable(),
   lastSuccessAt: z.string().nullable(),
   nextDueAt: z.string().nullable(),
+  delivery: z.object({ enabled: z.boolean(), to: z.string().nullable() }),
 });
 export type AccountView = z.infer<typeof accountViewSchema>;
 

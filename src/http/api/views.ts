@@ -87,6 +87,7 @@ export function accountView(account: EmailAccount, scrub: Scrubber = NO_SCRUB): 
     lastCheckAt: iso(account.lastCheckAt),
     lastSuccessAt: iso(account.lastSuccessAt),
     nextDueAt: iso(account.nextDueAt),
+    delivery: { enabled: account.delivery?.enabled ?? false, to: account.delivery?.to ?? null },
   };
 }
 
