@@ -37,6 +37,8 @@ const ALERTS = [
   'MailmonStale',
   'MailmonDown',
   'MailmonDatabaseErrors',
+  'MailmonMailboxNearlyFull',
+  'MailmonDeliveryLost',
 ];
 
 describeWithPeer('promtool', 'Prometheus rules', () => {
