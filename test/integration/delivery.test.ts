@@ -11,7 +11,7 @@ import { AccountStatus } from '../../src/accounts/types.js';
 import type { Core } from '../../src/app.js';
 import { KnexDeliveryStore } from '../../src/db/delivery-store.js';
 import { runSweep } from '../../src/scheduler/sweep.js';
-import { testCore } from '../helpers/core.js';
+import { testCore, type LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import { lmtpConf } from '../peers/dovecot-conf.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
@@ -37,6 +37,7 @@ for (const dialect of DIALECTS) {
   suite(`delivery round trip through Dovecot submission and LMTP on ${dialect.name}`, () => {
     let db: TestDb;
     let core: Core;
+    let logs: LogCapture;
     let dovecot: Dovecot;
     let relay: TestSmtpServer;
     let lmtpPort: number;
@@ -70,7 +71,7 @@ for (const dialect of DIALECTS) {
           extraConf: lmtpConf(lmtpPort),
         }),
       ]);
-      ({ core } = await testCore(db.url, {
+      ({ core, logs } = await testCore(db.url, {
         'delivery.waitSeconds': WAIT_S,
         'delivery.lostAfterSeconds': LOST_AFTER_S,
       }));
@@ -250,6 +251,16 @@ for (const dialect of DIALECTS) {
       const smtp = summary.reports[0]?.results.find((r) => r.protocol === 'smtp');
       expect(smtp?.delivery?.outcome).toBe('delivered');
       expect(await probeCount(USERS[4] as string)).toBe(0);
+    });
+
+    it('the password never reaches a probe message, a stored result, the metrics or the log', async () => {
+      expect(relay.messages.length).toBeGreaterThan(0);
+      for (const m of relay.messages) expect(m.data).not.toContain(PASS);
+      const rows = (await db.db.knex('last_check').select('details', 'reason')) as { details: string }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(JSON.stringify(rows)).not.toContain(PASS);
+      expect(await core.metrics.metricsText()).not.toContain(PASS);
+      expect(logs.text).not.toContain(PASS);
     });
 
     it('afterwards no mailbox holds a probe message', async () => {

@@ -164,7 +164,9 @@ export const accountInputSchema = z
     outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
     delivery: deliverySettingSchema
       .optional()
-      .meta({ description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)' }),
+      .meta({
+        description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)',
+      }),
   })
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AccountInputBody = z.output<typeof accountInputSchema>;
