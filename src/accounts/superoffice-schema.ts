@@ -136,6 +136,15 @@ export const serviceAuthSchema = z
   })
   .transform((auth) => ({ ...auth, Security: auth.Security ?? defaultSecurityForPort(auth.Port) }));
 
+/** mailmon extension of the EMailAccount view: the quota seen at the last IMAP check (bytes, counts). */
+const mailboxQuotaSchema = z.object({
+  UsedBytes: z.number().nullable(),
+  LimitBytes: z.number().nullable(),
+  Messages: z.number().nullable(),
+  MessageLimit: z.number().nullable(),
+  UsageRatio: z.number(),
+});
+
 /** EMailAccount, validated and normalised. At least one side must be given. */
 export const eMailAccountSchema = z
   .object({
@@ -155,6 +164,8 @@ export const eMailAccountSchema = z
       .union([z.literal(''), deliveryToSchema])
       .nullable()
       .optional(),
+    /** mailmon extension, output only (ignored on input): the mailbox quota seen at the last IMAP check. */
+    MailboxQuota: mailboxQuotaSchema.optional(),
   })
   .refine((account) => account.IncomingCredentials !== null || account.OutgoingCredentials !== null, {
     error: 'at least one of IncomingCredentials and OutgoingCredentials is required',
@@ -276,6 +287,7 @@ const serviceAuthOutSchema = z.object({
 });
 
 export const eMailAccountOutSchema = z.object({
+  MailboxQuota: mailboxQuotaSchema.optional(),
   DeliveryCheck: z.boolean().optional(),
   DeliveryTo: z.string().nullable().optional(),
   EMailAccountId: z.number(),

@@ -162,11 +162,9 @@ export const accountInputSchema = z
     associateId: nonNegativeIntSchema.default(0),
     incoming: credentialsInputSchema.nullable().default(null).meta({ description: 'IMAP' }),
     outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
-    delivery: deliverySettingSchema
-      .optional()
-      .meta({
-        description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)',
-      }),
+    delivery: deliverySettingSchema.optional().meta({
+      description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)',
+    }),
   })
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AccountInputBody = z.output<typeof accountInputSchema>;
