@@ -13,7 +13,7 @@ import { KnexDeliveryStore } from '../../src/db/delivery-store.js';
 import { runSweep } from '../../src/scheduler/sweep.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
-import { lmtpConf } from '../peers/dovecot-conf.js';
+import { lmtpConf, quotaConf } from '../peers/dovecot-conf.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { lmtpDeliver } from '../peers/lmtp.js';
 import { freePorts } from '../peers/ports.js';
@@ -23,6 +23,9 @@ import { startSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../p
 const run = promisify(execFile);
 const PASS = 'Delivery-canary-pw-5e1b';
 const USERS = ['ann', 'bob', 'cid', 'dee', 'eve'].map((name) => `${name}@localhost`);
+/** A mailbox filled to 95 % of the quota every mailbox here has. */
+const FULL_USER = 'fay@localhost';
+const QUOTA_KIB = 1024;
 const WAIT_S = 1.5;
 const LOST_AFTER_S = 4;
 
@@ -66,9 +69,9 @@ for (const dialect of DIALECTS) {
       [db, dovecot] = await Promise.all([
         dialect.open(),
         startDovecot({
-          users: USERS.map((user) => ({ user, pass: PASS })),
+          users: [...USERS, FULL_USER].map((user) => ({ user, pass: PASS })),
           submission: { relayPort: relay.port },
-          extraConf: lmtpConf(lmtpPort),
+          extraConf: `${lmtpConf(lmtpPort)}\n${quotaConf({ storageKib: QUOTA_KIB })}`,
         }),
       ]);
       ({ core, logs } = await testCore(db.url, {
@@ -90,6 +93,15 @@ for (const dialect of DIALECTS) {
         'all',
       ]);
     });
+    // 95 % of the quota, in one message: doveadm save goes through the quota plugin like LMTP.
+    const fill = () =>
+      dovecot.deliver(
+        FULL_USER,
+        `Subject: big\r\n\r\n${'y'
+          .repeat(76)
+          .concat('\r\n')
+          .repeat(Math.floor((QUOTA_KIB * 1024 * 0.95) / 78))}`,
+      );
     afterAll(async () => {
       await core?.close();
       await Promise.all([db?.cleanup(), dovecot?.stop(), relay?.stop()]);
@@ -261,6 +273,27 @@ for (const dialect of DIALECTS) {
       expect(JSON.stringify(rows)).not.toContain(PASS);
       expect(await core.metrics.metricsText()).not.toContain(PASS);
       expect(logs.text).not.toContain(PASS);
+    });
+
+    it('quota: a nearly full mailbox stays Ok with the warning as its ErrorReason; stored and exported', async () => {
+      await fill();
+      const id = await save(FULL_USER, false);
+      const { report, account } = await check(id);
+      const imap = report?.results.find((r) => r.protocol === 'imap');
+      expect(imap).toMatchObject({ ok: true, code: null, warning: { code: 'quota_nearly_full' } });
+      expect(account?.accountStatus).toBe(AccountStatus.Ok);
+      expect(account?.errorReason).toMatch(
+        /^IMAP mailbox nearly full: 9\d % used: 9\d\d of 1024 KiB \(127\.0\.0\.1:\d+\)$/,
+      );
+      const last = (await core.repo.lastChecks(id)).find((c) => c.side === 'imap');
+      expect(last?.details?.quota?.storageLimitBytes).toBe(QUOTA_KIB * 1024);
+      expect(last?.details?.warning?.code).toBe('quota_nearly_full');
+      expect(
+        await metric(new RegExp(`^mailmon_mailbox_quota_usage_ratio\\{account_id="${id}"\\} 0\\.9`)),
+      ).toBeDefined();
+      expect(await metric(/^mailmon_mailbox_quota_warning_accounts /)).toBe(
+        'mailmon_mailbox_quota_warning_accounts 1',
+      );
     });
 
     it('afterwards no mailbox holds a probe message', async () => {
