@@ -6,9 +6,11 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckContext } from '../probes/context.js';
 import type { MailboxStep } from '../probes/imap.js';
-import { PROBE_HEADER, PROBE_SEARCH_TEXT, probeTokenOf } from './probe-message.js';
+import { PROBE_HEADER, probeSearchText, probeTokenOf } from './probe-message.js';
 
 export interface ScanRequest {
+  /** Only this account's probe messages are touched (another account may share the mailbox). */
+  accountId: number;
   /** The token this check just sent: the scan waits up to `waitMs` for it. null: look once. */
   awaited: string | null;
   /** ms */
@@ -40,8 +42,7 @@ export function probeScanStep(request: ScanRequest, found: FoundProbe[]): Mailbo
     ctx.transcript.note(`looking for delivery probes in ${folders.map((f) => f.path).join(', ')}`);
     const until = performance.now() + request.waitMs;
     for (;;) {
-      for (const folder of folders)
-        found.push(...(await sweepFolder(ctx, client, folder, request.wallClock)));
+      for (const folder of folders) found.push(...(await sweepFolder(ctx, client, folder, request)));
       const done = request.awaited === null || found.some((f) => f.token === request.awaited);
       if (done || performance.now() + request.pollMs > until) break;
       await ctx.deadline.race(sleep(request.pollMs, undefined, { signal: ctx.deadline.signal }));
@@ -63,11 +64,11 @@ async function sweepFolder(
   ctx: CheckContext,
   client: ImapFlow,
   folder: Folder,
-  wallClock: () => Date,
+  { accountId, wallClock }: ScanRequest,
 ): Promise<FoundProbe[]> {
   await ctx.deadline.race(client.mailboxOpen(folder.path));
   const uids = await ctx.deadline.race(
-    client.search({ header: { [PROBE_HEADER]: PROBE_SEARCH_TEXT } }, { uid: true }),
+    client.search({ header: { [PROBE_HEADER]: probeSearchText(accountId) } }, { uid: true }),
   );
   if (!uids || uids.length === 0) return [];
   const seenAt = wallClock();
@@ -77,8 +78,8 @@ async function sweepFolder(
   const found: FoundProbe[] = [];
   const ours: number[] = [];
   for (const message of messages) {
-    // Only messages whose header holds a token of our exact form are deleted.
-    const token = probeTokenOf(message.headers);
+    // Only messages whose header holds a token of our exact form, for this account, are deleted.
+    const token = probeTokenOf(message.headers, accountId);
     if (token === null) continue;
     ours.push(message.uid);
     const date = message.internalDate ? new Date(message.internalDate) : null;

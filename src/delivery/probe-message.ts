@@ -4,20 +4,26 @@ import { randomUUID } from 'node:crypto';
 
 export const PROBE_HEADER = 'X-Mailmon-Probe';
 const PREFIX = 'mailmon-';
-const TOKEN = /^mailmon-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TOKEN = /^mailmon-\d{1,10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A new, unguessable token ("mailmon-" + a UUID; 44 characters). */
-export function newProbeToken(): string {
-  return `${PREFIX}${randomUUID()}`;
+/**
+ * A new, unguessable token of one account: "mailmon-ID-UUID" (at most 55 characters). The account
+ * id keeps two accounts that share a mailbox (aliases) from deleting each other's probe messages.
+ */
+export function newProbeToken(accountId: number): string {
+  return `${PREFIX}${accountId}-${randomUUID()}`;
 }
 
-/** What a header search narrows on (IMAP SEARCH HEADER is a substring match). */
-export const PROBE_SEARCH_TEXT = PREFIX;
+/** What a header search for one account's probe messages narrows on (SEARCH HEADER is a substring match). */
+export function probeSearchText(accountId: number): string {
+  return `${PREFIX}${accountId}-`;
+}
 
-/** The token in a message's X-Mailmon-Probe header block, or null when it is not ours. */
-export function probeTokenOf(headers: Buffer | string | undefined): string | null {
+/** The token in a message's X-Mailmon-Probe header block, or null when it is not ours (or not `accountId`'s). */
+export function probeTokenOf(headers: Buffer | string | undefined, accountId?: number): string | null {
   if (headers === undefined) return null;
   const text = typeof headers === 'string' ? headers : headers.toString('latin1');
   const value = /^x-mailmon-probe:[ \t]*(\S+)/im.exec(text)?.[1];
-  return value !== undefined && TOKEN.test(value) ? value : null;
+  if (value === undefined || !TOKEN.test(value)) return null;
+  return accountId === undefined || value.startsWith(probeSearchText(accountId)) ? value : null;
 }

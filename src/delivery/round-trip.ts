@@ -72,6 +72,7 @@ export class DeliveryRoundTrip {
     const wait = sent ? this.config.waitMs : 0;
     const step = probeScanStep(
       {
+        accountId: req.accountId,
         awaited: sent?.token ?? null,
         waitMs: wait,
         pollMs: this.config.pollMs ?? DEFAULT_POLL_MS,
@@ -97,7 +98,7 @@ export class DeliveryRoundTrip {
   /** Records the probe, then sends it; a send that failed is forgotten again (nothing to await). */
   private async send(req: RoundTripRequest): Promise<{ sent: PendingProbe | null; result: ProbeResult }> {
     const { store, clock } = this.deps;
-    const token = newProbeToken();
+    const token = newProbeToken(req.accountId);
     await store.addProbe(req.accountId, { token, sentAt: clock() });
     const target: ProbeTarget = { ...req.smtp, testSend: { to: req.to, probeTag: token } };
     const result = await this.deps.runProbe(this.deps.smtpProbe, target, req.timeoutMs);

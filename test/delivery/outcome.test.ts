@@ -100,8 +100,12 @@ describe('judgeDelivery', () => {
 
 describe('probe tokens', () => {
   it('only tokens of our exact form are recognised (and deleted)', () => {
-    const token = newProbeToken();
+    const token = newProbeToken(42);
+    expect(token).toMatch(/^mailmon-42-/);
     expect(probeTokenOf(`X-Mailmon-Probe: ${token}\r\n\r\n`)).toBe(token);
+    expect(probeTokenOf(`X-Mailmon-Probe: ${token}\r\n`, 42)).toBe(token);
+    // Another account sharing the mailbox: its probe messages are left alone.
+    expect(probeTokenOf(`X-Mailmon-Probe: ${token}\r\n`, 4)).toBeNull();
     expect(probeTokenOf(Buffer.from(`x-mailmon-probe:${token}\r\n`))).toBe(token);
     expect(probeTokenOf('X-Mailmon-Probe: mailmon-not-a-uuid\r\n')).toBeNull();
     expect(probeTokenOf('Subject: mailmon-\r\n')).toBeNull();
