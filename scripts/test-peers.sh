@@ -21,6 +21,8 @@ install_missing() {
   local pkgs=()
   have dovecot && have doveadm || pkgs+=(dovecot-imapd)
   [ -x /usr/lib/dovecot/submission ] || pkgs+=(dovecot-submissiond)
+  # The delivery round trip's tests deliver into Dovecot over LMTP.
+  [ -x /usr/lib/dovecot/lmtp ] || pkgs+=(dovecot-lmtpd)
   have promtool && have prometheus || pkgs+=(prometheus)
   have mariadbd || pkgs+=(mariadb-server)
   have openssl || pkgs+=(openssl)
@@ -101,6 +103,7 @@ status() { if eval "$2"; then echo "$1 yes"; else echo "$1 MISSING"; fi; }
 summary=(
   "$(status dovecot 'have dovecot && have doveadm')"
   "$(status submission '[ -x /usr/lib/dovecot/submission ]')"
+  "$(status lmtp '[ -x /usr/lib/dovecot/lmtp ]')"
   "$(status promtool 'have promtool')"
   "$(status prometheus 'have prometheus')"
   "$(status openssl 'have openssl')"

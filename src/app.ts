@@ -18,8 +18,9 @@ import { SweepStore } from './db/sweep-store.js';
 import { createEgressResolver, type LookupAll } from './egress/resolver.js';
 import type { Logger } from './logging/logger.js';
 import { Metrics } from './metrics/metrics.js';
-import { createImapProbe } from './probes/imap.js';
+import { createImapProbe, createImapSessionRunner } from './probes/imap.js';
 import { createImapLoginProbe } from './probes/imap-login.js';
+import { KnexDeliveryStore } from './db/delivery-store.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
@@ -82,8 +83,9 @@ export async function createCore(options: AppOptions): Promise<Core> {
       collectRuntime: options.runtimeMetrics ?? false,
       version: VERSION,
       sweepIntervalSeconds: cronIntervalSeconds(config.scheduler.schedule),
+      quotaWarningRatio: config.probes.quotaWarningPercent / 100,
     });
-    const fullImap = createImapProbe();
+    const fullImap = createImapProbe({ quotaWarningRatio: config.probes.quotaWarningPercent / 100 });
     const probes = {
       imap: config.probes.imap.mode === 'login' ? createImapLoginProbe({ full: fullImap }) : fullImap,
       smtp: createSmtpProbe(),
@@ -118,6 +120,15 @@ export async function createCore(options: AppOptions): Promise<Core> {
         testSendTo: config.probes.testSendTo,
         ...(extraCaPem === undefined ? {} : { extraCaPem }),
       },
+      delivery: {
+        store: new KnexDeliveryStore(db.knex),
+        metrics,
+        config: {
+          waitMs: config.delivery.waitSeconds * 1000,
+          lostAfterMs: config.delivery.lostAfterSeconds * 1000,
+        },
+        imapSession: createImapSessionRunner(),
+      },
     });
     const scheduler = new Scheduler(
       { repo, checker, metrics, logger },
@@ -127,6 +138,7 @@ export async function createCore(options: AppOptions): Promise<Core> {
         spreadMs: config.scheduler.spreadSeconds * 1000,
         historyRetentionMs: config.history.retentionDays * 86_400_000,
         drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
+        deliverySample: config.delivery.samplePerSweep,
       },
     );
     const claimLoop = new ClaimLoop(

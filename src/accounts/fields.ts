@@ -170,6 +170,11 @@ export const emailAddressSchema = lineSchema(MAX_NAME_LENGTH).refine(
   { error: 'must be an e-mail address (name@domain)' },
 );
 
+/** A delivery round trip's recipient (email_account.delivery_to is VARCHAR(254), RFC 5321's path limit). */
+export const deliveryToSchema = emailAddressSchema.refine((value) => value.length <= 254, {
+  error: 'must be at most 254 characters',
+});
+
 /** A CA certificate text (PEM) that fits its column: at most MAX_CA_PEM_BYTES bytes of UTF-8. */
 export const caPemTextSchema = z
   .string()

@@ -1,8 +1,18 @@
 import type { FailureCode, Phase } from '../probes/errors.js';
-import type { AuthType, PhaseTiming, Protocol, Security, TlsFacts, TranscriptLine } from '../probes/types.js';
+import type {
+  AuthType,
+  DeliveryFacts,
+  PhaseTiming,
+  ProbeWarning,
+  Protocol,
+  QuotaFacts,
+  Security,
+  TlsFacts,
+  TranscriptLine,
+} from '../probes/types.js';
 import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
-import type { AccountStatus, EmailAccount } from './types.js';
+import type { AccountStatus, DeliverySetting, EmailAccount } from './types.js';
 
 /** One side's credentials as given on import or save. */
 export interface ServiceAuthInput {
@@ -49,6 +59,8 @@ export interface AccountInput {
   associateId: number;
   incoming: ServiceAuthInput | null;
   outgoing: ServiceAuthInput | null;
+  /** The delivery round trip opt-in; undefined keeps the stored setting (off on create). */
+  delivery?: DeliverySetting;
 }
 
 /** An account's two sides, by the name of the field that holds them. */
@@ -73,7 +85,15 @@ export interface SideCheck {
   lastSuccessAt: Date | null;
   /** The certificate's notAfter seen at this check, when TLS was used. */
   tlsNotAfter: Date | null;
-  details: { phases: PhaseTiming[]; tls?: TlsFacts; transcript: TranscriptLine[] } | null;
+  details: {
+    phases: PhaseTiming[];
+    tls?: TlsFacts;
+    transcript: TranscriptLine[];
+    /** Mailbox health (issue 12), where the check read it. */
+    quota?: QuotaFacts;
+    delivery?: DeliveryFacts;
+    warning?: ProbeWarning;
+  } | null;
 }
 
 export type HistoryEntry = Omit<SideCheck, 'lastSuccessAt' | 'details' | 'tlsNotAfter'>;

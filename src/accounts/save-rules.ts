@@ -4,7 +4,7 @@
 import { AccountDeletedError, AccountInputError, AccountNotFoundError } from './errors.js';
 import { checkKeptSecrets } from './kept-secrets.js';
 import type { AccountInput, OAuthInput, ServiceAuthInput, SideName, StoredAccount } from './repository.js';
-import { AccountStatus, type ServiceAuth } from './types.js';
+import { AccountStatus, type DeliverySetting, type ServiceAuth } from './types.js';
 
 /**
  * One side as an entry point asks to save it: ServiceAuthInput, except that the TLS trust fields
@@ -23,6 +23,8 @@ export interface AccountDraft {
   associateId: number;
   incoming: SideDraft | null;
   outgoing: SideDraft | null;
+  /** The delivery round trip opt-in; undefined keeps the stored setting (off on create). */
+  delivery?: DeliverySetting;
 }
 
 /**
@@ -41,6 +43,7 @@ export function settleAccount(draft: AccountDraft, stored: StoredAccount | null)
     associateId: draft.associateId,
     incoming: side('incoming'),
     outgoing: side('outgoing'),
+    ...(draft.delivery === undefined ? {} : { delivery: draft.delivery }),
   };
 }
 

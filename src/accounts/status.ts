@@ -5,7 +5,7 @@ import { AccountStatus } from './types.js';
 /** The combined result of one check of an account (both sides must pass). */
 export interface CheckOutcome {
   ok: boolean;
-  /** ErrorReason: which side failed and why; null on success. */
+  /** ErrorReason: which side failed and why; on success null, or the sides' warnings. */
   reason: string | null;
 }
 
@@ -23,13 +23,21 @@ const SIDE_NAMES = { imap: 'IMAP', smtp: 'SMTP' } as const;
  */
 export function combineResults(results: readonly ProbeResult[]): CheckOutcome {
   const failures = results.filter((r) => !r.ok);
-  if (failures.length === 0) return { ok: true, reason: null };
-  const parts = failures.map((r) => {
-    const side = SIDE_NAMES[r.protocol];
-    const reason = r.reason ?? r.code ?? 'failed';
-    return reason.startsWith(side) ? reason : `${side}: ${reason}`;
-  });
+  if (failures.length === 0) {
+    // All sides work, yet a warning (mailbox nearly full, probe in Junk) is worth the ErrorReason.
+    const warnings = results.flatMap((r) => (r.warning ? [sideReason(r.protocol, r.warning.reason)] : []));
+    return {
+      ok: true,
+      reason: warnings.length > 0 ? truncate(warnings.join('; '), LIMITS.errorReasonLength) : null,
+    };
+  }
+  const parts = failures.map((r) => sideReason(r.protocol, r.reason ?? r.code ?? 'failed'));
   return { ok: false, reason: truncate(parts.join('; '), LIMITS.errorReasonLength) };
+}
+
+function sideReason(protocol: ProbeResult['protocol'], reason: string): string {
+  const side = SIDE_NAMES[protocol];
+  return reason.startsWith(side) ? reason : `${side}: ${reason}`;
 }
 
 /**
@@ -43,7 +51,7 @@ export function nextStatus(
   failedThreshold: number,
 ): StatusState {
   if (previous.status === AccountStatus.Deleted) return previous;
-  if (outcome.ok) return { status: AccountStatus.Ok, errorCount: 0, errorReason: '' };
+  if (outcome.ok) return { status: AccountStatus.Ok, errorCount: 0, errorReason: outcome.reason ?? '' };
   const errorCount = previous.errorCount + 1;
   return {
     status: errorCount >= failedThreshold ? AccountStatus.Failed : AccountStatus.Failing,

@@ -8,6 +8,7 @@ import { AccountDeletedError, AccountInputError, AccountNotFoundError, type Fiel
 import type { OAuthInput } from './repository.js';
 import type { AccountDraft, SideDraft } from './save-rules.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from './types.js';
+import type { QuotaFacts } from '../probes/mailbox-facts.js';
 
 /**
  * SuperOffice EMailAccount JSON (validated) → what the save service checks (src/accounts/save.ts).
@@ -22,6 +23,10 @@ export function toAccountDraft(account: EMailAccountJson): AccountDraft {
     associateId: account.AssociateId,
     incoming: toSideDraft(account.IncomingCredentials),
     outgoing: toSideDraft(account.OutgoingCredentials),
+    // Only when DeliveryCheck is given: a client that knows nothing of the extension keeps the setting.
+    ...(account.DeliveryCheck === undefined
+      ? {}
+      : { delivery: { enabled: account.DeliveryCheck, to: account.DeliveryTo ? account.DeliveryTo : null } }),
   };
 }
 
@@ -101,7 +106,7 @@ function toOAuthJson(oauth: OAuthSettings): NonNullable<ServiceAuthJson['OAuth']
 }
 
 /** A stored account as SuperOffice EMailAccount JSON; passwords and OAuth secrets always masked. */
-export function toEMailAccountJson(account: EmailAccount): EMailAccountJson {
+export function toEMailAccountJson(account: EmailAccount, quota?: QuotaFacts): EMailAccountJson {
   const side = (auth: ServiceAuth | null): ServiceAuthJson | null =>
     auth === null
       ? null
@@ -127,5 +132,20 @@ export function toEMailAccountJson(account: EmailAccount): EMailAccountJson {
     AccountStatus: account.accountStatus,
     ErrorCount: account.errorCount,
     ErrorReason: account.errorReason,
+    // mailmon's extensions appear only when set, so SuperOffice's shape stays as it is.
+    ...(quota
+      ? {
+          MailboxQuota: {
+            UsedBytes: quota.storageUsedBytes,
+            LimitBytes: quota.storageLimitBytes,
+            Messages: quota.messages,
+            MessageLimit: quota.messageLimit,
+            UsageRatio: quota.usageRatio,
+          },
+        }
+      : {}),
+    ...(account.delivery?.enabled
+      ? { DeliveryCheck: true, ...(account.delivery.to ? { DeliveryTo: account.delivery.to } : {}) }
+      : {}),
   };
 }

@@ -15,6 +15,7 @@ import {
   hostSchema,
   isRecord,
   lineSchema,
+  deliveryToSchema,
   MAX_CLIENT_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_SCOPE_LENGTH,
@@ -135,6 +136,15 @@ export const serviceAuthSchema = z
   })
   .transform((auth) => ({ ...auth, Security: auth.Security ?? defaultSecurityForPort(auth.Port) }));
 
+/** mailmon extension of the EMailAccount view: the quota seen at the last IMAP check (bytes, counts). */
+const mailboxQuotaSchema = z.object({
+  UsedBytes: z.number().nullable(),
+  LimitBytes: z.number().nullable(),
+  Messages: z.number().nullable(),
+  MessageLimit: z.number().nullable(),
+  UsageRatio: z.number(),
+});
+
 /** EMailAccount, validated and normalised. At least one side must be given. */
 export const eMailAccountSchema = z
   .object({
@@ -147,6 +157,15 @@ export const eMailAccountSchema = z
     AccountStatus: accountStatusSchema.default(AccountStatus.Unknown),
     ErrorCount: nonNegativeIntSchema.default(0),
     ErrorReason: z.string().max(4000).default(''),
+    /** mailmon extension: opt in to the delivery round trip; absent keeps the stored setting. */
+    DeliveryCheck: z.boolean().optional(),
+    /** mailmon extension: where the probe message goes (delivers into this mailbox); empty/null = EMailAddress. */
+    DeliveryTo: z
+      .union([z.literal(''), deliveryToSchema])
+      .nullable()
+      .optional(),
+    /** mailmon extension, output only (ignored on input): the mailbox quota seen at the last IMAP check. */
+    MailboxQuota: mailboxQuotaSchema.optional(),
   })
   .refine((account) => account.IncomingCredentials !== null || account.OutgoingCredentials !== null, {
     error: 'at least one of IncomingCredentials and OutgoingCredentials is required',
@@ -182,6 +201,8 @@ const ACCOUNT_KEYS = [
   'AccountStatus',
   'ErrorCount',
   'ErrorReason',
+  'DeliveryCheck',
+  'DeliveryTo',
 ];
 
 /**
@@ -266,6 +287,9 @@ const serviceAuthOutSchema = z.object({
 });
 
 export const eMailAccountOutSchema = z.object({
+  MailboxQuota: mailboxQuotaSchema.optional(),
+  DeliveryCheck: z.boolean().optional(),
+  DeliveryTo: z.string().nullable().optional(),
   EMailAccountId: z.number(),
   EMailAddress: z.string(),
   AssociateId: z.number(),

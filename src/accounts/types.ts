@@ -65,6 +65,15 @@ export interface EmailAccount {
   lastCheckAt: Date | null;
   lastSuccessAt: Date | null;
   nextDueAt: Date | null;
+  /** The delivery round trip setting (absent = off, e.g. an account built outside the repository). */
+  delivery?: DeliverySetting;
+}
+
+/** Per-account opt-in to the delivery round trip (a probe message through its own SMTP side). */
+export interface DeliverySetting {
+  enabled: boolean;
+  /** Where the probe message goes: an address that delivers into this account's mailbox; null = its own address. */
+  to: string | null;
 }
 
 export type Side = Protocol;

@@ -6,6 +6,8 @@ import { failureResult } from '../probes/context.js';
 import type { FailureCode, ProbeError } from '../probes/errors.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
+import { withDelivery, type CheckerDelivery } from './delivery-step.js';
+import { mailboxDetails } from './mailbox-details.js';
 import { runProbeWithDeadline } from './run-probe.js';
 import type { Claim } from '../db/sweep-store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -43,6 +45,8 @@ export interface CheckerDeps {
   clock?: () => Date;
   /** Leases on the shared database (the daemon's, the CLI's): manual checks claim first. */
   leases?: CheckLeases;
+  /** The delivery round trip (issue 12); absent: never run. */
+  delivery?: CheckerDelivery;
 }
 
 export interface CheckOptions {
@@ -54,6 +58,8 @@ export interface CheckOptions {
   claim?: Claim;
   /** Record check_abandoned for the claim instead of probing (its claims kept dying). */
   abandon?: boolean;
+  /** Send a delivery probe message in this check although the account is not opted in (a sweep's sample). */
+  deliverySample?: boolean;
 }
 
 export interface CheckReport {
@@ -116,7 +122,7 @@ export class AccountChecker {
       }
       const results = options.abandon
         ? abandonedResults(this.sideTargets(account), claim?.attempts ?? 0)
-        : await this.probeAccount(account, options.signal);
+        : await this.probeWithDelivery(account, options);
       // A check cut short by shutdown is not a verdict on the account: write nothing rather than
       // invent one, and give the claim back so another replica checks it at once.
       if (options.signal.aborted) {
@@ -138,7 +144,7 @@ export class AccountChecker {
         phase: r.phase,
         reason: r.reason,
         durationMs: r.durationMs,
-        details: { phases: r.phases, tls: r.tls, transcript: r.transcript },
+        details: { phases: r.phases, tls: r.tls, transcript: r.transcript, ...mailboxDetails(r) },
       }));
       const fence = claim
         ? { claim: { token: claim.token, editVersion: claim.editVersion } }
@@ -154,6 +160,24 @@ export class AccountChecker {
     } finally {
       inFlight.inFlight.dec();
     }
+  }
+
+  /** The account's sides, then (when configured, and both sides passed) the delivery round trip. */
+  private async probeWithDelivery(account: EmailAccount, options: CheckOptions): Promise<ProbeResult[]> {
+    const probed = await this.probeAccount(account, options.signal);
+    if (!this.deps.delivery) return probed;
+    return withDelivery(
+      {
+        ...this.deps,
+        delivery: this.deps.delivery,
+        clock: this.clock,
+        targetFor: (protocol, auth, address) => this.targetFor(protocol, auth, address),
+        probeOne: (probe, target, timeoutMs) => this.probeOne(target, options.signal, timeoutMs, probe),
+      },
+      account,
+      probed,
+      options,
+    );
   }
 
   /**
@@ -229,10 +253,15 @@ export class AccountChecker {
     return Promise.all(targets.map((target) => this.probeOne(target, signal, this.deps.config.timeoutMs)));
   }
 
-  private probeOne(target: ProbeTarget, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+  private probeOne(
+    target: ProbeTarget,
+    signal: AbortSignal,
+    timeoutMs: number,
+    probe: Probe = this.deps.probes[target.protocol],
+  ): Promise<ProbeResult> {
     const [trusted] = withExtraCa([target], this.deps.config.extraCaPem) as [ProbeTarget];
     return this.deps.hostLimiter.run(target.host, () =>
-      runProbeWithDeadline(this.deps.probes[target.protocol], trusted, {
+      runProbeWithDeadline(probe, trusted, {
         signal,
         timeoutMs,
         resolve: this.deps.resolve,

@@ -173,6 +173,26 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Quota usage (percent) from which an IMAP check's reason says the mailbox is nearly full;
+         * the status stays Ok. At 100 % the check fails with quota_exceeded.
+         */
+        quotaWarningPercent: z.number().min(1).max(100).default(90),
+      })
+      .strict()
+      .prefault({}),
+    /** The delivery round trip (see the README's "Delivery round trip"). */
+    delivery: z
+      .object({
+        /**
+         * Accounts per sweep, besides those opted in (DeliveryCheck), picked at random among the
+         * sweep's due accounts that have both sides. 0 = opted-in accounts only.
+         */
+        samplePerSweep: z.number().int().min(0).max(LIMITS.maxConcurrency).default(0),
+        /** How long a check waits for its probe message before calling it pending. */
+        waitSeconds: z.number().min(0).max(LIMITS.maxCheckTimeoutSeconds).default(20),
+        /** A probe message not seen this long after it was sent is lost (failure delivery_lost). */
+        lostAfterSeconds: z.number().int().min(1).default(1800),
       })
       .strict()
       .prefault({}),

@@ -41,6 +41,9 @@ export interface EmailAccountRow {
   lease_token?: string | null;
   claim_attempts?: number;
   edit_version?: number;
+  /** From migration 006. */
+  delivery_check?: number | boolean;
+  delivery_to?: string | null;
 }
 
 export interface LastCheckRow {
@@ -159,6 +162,7 @@ export function toEmailAccount(
     lastCheckAt: toDate(row.last_check_at),
     lastSuccessAt: toDate(row.last_success_at),
     nextDueAt: toDate(row.next_due_at),
+    delivery: { enabled: Boolean(row.delivery_check), to: row.delivery_to ?? null },
   };
 }
 

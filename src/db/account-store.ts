@@ -100,7 +100,12 @@ export class KnexAccountRepository implements AccountRepository {
   private async saveOne(trx: Knex.Transaction, input: AccountInput): Promise<number> {
     const now = this.clock().getTime();
     const id = input.emailAccountId ?? 0;
-    const fields = { email_address: input.emailAddress, associate_id: input.associateId, updated: now };
+    const fields = {
+      email_address: input.emailAddress,
+      associate_id: input.associateId,
+      updated: now,
+      ...(input.delivery ? { delivery_check: input.delivery.enabled, delivery_to: input.delivery.to } : {}),
+    };
     if (id === 0) {
       const incoming = input.incoming ? await this.insertAuth(trx, input.incoming, now) : null;
       const outgoing = input.outgoing ? await this.insertAuth(trx, input.outgoing, now) : null;

@@ -3,6 +3,7 @@ import * as initial from './migrations/001_initial.js';
 import * as oauth from './migrations/002_oauth.js';
 import * as lastCheckTls from './migrations/003_last_check_tls.js';
 import * as replicas from './migrations/004_replicas.js';
+import * as delivery from './migrations/006_delivery.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002_oauth': oauth,
   '003_last_check_tls': lastCheckTls,
   '004_replicas': replicas,
+  '006_delivery': delivery,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -15,7 +15,10 @@ export async function saveEMailAccount(
   account: EMailAccountJson,
 ): Promise<EMailAccountJson> {
   try {
-    return toEMailAccountJson(await saveAccount(deps, toAccountDraft(account)));
+    const saved = await saveAccount(deps, toAccountDraft(account));
+    // mailmon's extension: the quota its last IMAP check saw, when the server reports one.
+    const imap = (await deps.repo.lastChecks(saved.emailAccountId)).find((c) => c.side === 'imap');
+    return toEMailAccountJson(saved, imap?.details?.quota);
   } catch (error) {
     const refusal = describeRefusal(error);
     if (refusal === null) throw error;

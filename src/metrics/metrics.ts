@@ -13,6 +13,7 @@ import {
   registerTlsExpiry,
 } from './families.js';
 import { createReplicaMetrics } from './replica-families.js';
+import { MailboxHealthMetrics } from './mailbox-health.js';
 import { TlsExpiryTracker, type Endpoint } from './tls-expiry.js';
 
 export type { AccountState, PerAccountSeries, SideState } from './account-series.js';
@@ -48,6 +49,8 @@ export interface MetricsOptions {
   sweepIntervalSeconds: number;
   /** When the daemon started (`mailmon_start_time_seconds`); default: now. */
   startedAt?: Date;
+  /** Quota usage counted by `mailmon_mailbox_quota_warning_accounts` (probes.quotaWarningPercent / 100). Default 0.9. */
+  quotaWarningRatio?: number;
 }
 
 export interface SweepSummary {
@@ -76,6 +79,7 @@ export class Metrics {
   private readonly sweep: ReturnType<typeof createSweepMetrics>;
   /** This replica's claims, leases and in-flight checks; the leader's schedule lag. */
   readonly replica: ReturnType<typeof createReplicaMetrics>;
+  private readonly mailbox: MailboxHealthMetrics;
 
   constructor(options: MetricsOptions) {
     const interval = options.sweepIntervalSeconds;
@@ -94,6 +98,11 @@ export class Metrics {
     this.check = createCheckMetrics(this.registry);
     this.sweep = createSweepMetrics(this.registry);
     this.replica = createReplicaMetrics(this.registry);
+    this.mailbox = new MailboxHealthMetrics(
+      this.registry,
+      options.perAccountSeries,
+      options.quotaWarningRatio ?? 0.9,
+    );
     if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -103,7 +112,7 @@ export class Metrics {
 
   /** The whole exposition: the registry's metrics, then the per-account families. */
   async metricsText(): Promise<string> {
-    return (await this.registry.metrics()) + renderAccountSeries(this.accounts);
+    return (await this.registry.metrics()) + renderAccountSeries(this.accounts) + this.mailbox.render();
   }
 
   /**
@@ -121,6 +130,7 @@ export class Metrics {
       this.check.duration.observe({ protocol, phase: 'total' }, result.durationMs / 1000);
     this.accounts.recordSide(accountId, protocol, at, ok, code);
     this.tls.record(accountId, protocol, endpoint, result.tls?.notAfter, ok);
+    this.mailbox.record(accountId, result);
   }
 
   /**
@@ -150,6 +160,7 @@ export class Metrics {
   removeAccount(accountId: number): void {
     this.accounts.remove(accountId);
     this.tls.removeAccount(accountId, PROTOCOLS);
+    this.mailbox.remove(accountId);
   }
 
   /**
@@ -176,6 +187,7 @@ export class Metrics {
     const keep = new Set(activeIds);
     this.accounts.retain(keep);
     this.tls.retainAccounts(keep);
+    this.mailbox.retain(keep);
   }
 
   /** Accounts per status, counted in the database; a status left out is exported as 0. */

@@ -41,6 +41,10 @@ const SUMMARY: Record<FailureCode, string> = {
   config_invalid: 'cannot be checked as configured',
   internal_error: 'internal error in mailmon',
   check_abandoned: 'check abandoned',
+  quota_nearly_full: 'mailbox nearly full',
+  quota_exceeded: 'mailbox full',
+  delivery_junk: 'delivery probe filed as junk',
+  delivery_lost: 'delivery probe lost',
 };
 
 /** "IMAP login rejected: AUTHENTICATIONFAILED (imap.example.com:993)", at most 254 characters. */

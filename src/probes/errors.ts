@@ -30,6 +30,12 @@ export const FAILURE_CODES = [
   'internal_error', // a bug in mailmon; the cause is logged
   // Replicas (issue 10):
   'check_abandoned', // the account's claims kept dying without a result (a replica crashed on it)
+  // Mailbox health (issue 12): quota and the delivery round trip. The two warnings ride on a
+  // result that stays ok (ProbeResult.warning); the other two are failures.
+  'quota_nearly_full', // warning: the mailbox is at or above probes.quotaWarningPercent of its quota
+  'quota_exceeded', // the mailbox is full: at or over 100 % of its quota, or the server said OVERQUOTA
+  'delivery_junk', // warning: the delivery probe message arrived, but in the Junk folder
+  'delivery_lost', // the delivery probe message did not arrive within delivery.lostAfterSeconds
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];

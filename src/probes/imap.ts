@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { createCheckContext, guardRun, type CheckContext } from './context.js';
 import { ProbeError, type Phase } from './errors.js';
 import { classifyImapFailure } from './imap-errors.js';
+import { DEFAULT_QUOTA_WARNING_RATIO, quotaResult, readQuota } from './imap-quota.js';
 import {
   createTlsContextCache,
   serverName,
@@ -20,6 +21,8 @@ export interface ImapProbeDeps {
   now?: () => number;
   /** Name the probe gives in the IMAP ID command. Default "mailmon". */
   clientName?: string;
+  /** Quota usage (0..1) from which an ok result carries a quota_nearly_full warning. Default 0.9. */
+  quotaWarningRatio?: number;
 }
 
 /** Mailbox opened when the target names none. */
@@ -43,15 +46,50 @@ interface ImapEnv {
   now: () => number;
   clientName: string;
   contexts: TlsContextCache;
+  quotaWarningRatio: number;
+}
+
+function imapEnv(deps: ImapProbeDeps): ImapEnv {
+  return {
+    now: deps.now ?? (() => performance.now()),
+    clientName: deps.clientName ?? 'mailmon',
+    contexts: createTlsContextCache(),
+    quotaWarningRatio: deps.quotaWarningRatio ?? DEFAULT_QUOTA_WARNING_RATIO,
+  };
 }
 
 export function createImapProbe(deps: ImapProbeDeps = {}): Probe {
-  const now = deps.now ?? (() => performance.now());
-  const env: ImapEnv = { now, clientName: deps.clientName ?? 'mailmon', contexts: createTlsContextCache() };
+  const env = imapEnv(deps);
+  const quotaStep: MailboxStep = async (ctx, session, mailbox) => {
+    const quota = await readQuota(ctx, session, mailbox);
+    return () => quotaResult(ctx, quota, env.quotaWarningRatio);
+  };
   return {
     protocol: 'imap',
-    run: (target, options) => guardRun(target, () => runImapCheck(target, options, env)),
+    run: (target, options) => guardRun(target, () => runImapCheck(target, options, env, quotaStep)),
   };
+}
+
+/**
+ * Work done inside a logged-in session after the mailbox opened (read-only), within the check's
+ * deadline; it returns how to turn the session's success into the result. A throw is classified
+ * like any IMAP failure (in the phase the step is in).
+ */
+export type MailboxStep = (
+  ctx: CheckContext,
+  client: ImapFlow,
+  mailbox: string,
+) => Promise<() => ProbeResult>;
+
+/**
+ * An IMAP check that runs `step` in the session (e.g. the delivery round trip's mailbox scan):
+ * connect, TLS, login and mailbox as the probe does them, then the step, then LOGOUT.
+ */
+export function createImapSessionRunner(
+  deps: ImapProbeDeps = {},
+): (target: ProbeTarget, options: ProbeOptions, step: MailboxStep) => Promise<ProbeResult> {
+  const env = imapEnv(deps);
+  return (target, options, step) => guardRun(target, () => runImapCheck(target, options, env, step));
 }
 
 function invalidTarget(target: ProbeTarget): ProbeError | undefined {
@@ -67,7 +105,12 @@ function invalidTarget(target: ProbeTarget): ProbeError | undefined {
   return undefined;
 }
 
-async function runImapCheck(target: ProbeTarget, options: ProbeOptions, env: ImapEnv): Promise<ProbeResult> {
+async function runImapCheck(
+  target: ProbeTarget,
+  options: ProbeOptions,
+  env: ImapEnv,
+  step: MailboxStep,
+): Promise<ProbeResult> {
   const ctx = createCheckContext(target, options, env.now);
   let client: ImapFlow | undefined;
   try {
@@ -79,10 +122,12 @@ async function runImapCheck(target: ProbeTarget, options: ProbeOptions, env: Ima
     ctx.deadline.onEnd(() => session.close());
     await ctx.deadline.race(session.connect());
     ctx.phases.enter('mailbox');
-    await ctx.deadline.race(session.mailboxOpen(target.mailbox ?? DEFAULT_MAILBOX, { readOnly: true }));
+    const mailbox = target.mailbox ?? DEFAULT_MAILBOX;
+    await ctx.deadline.race(session.mailboxOpen(mailbox, { readOnly: true }));
+    const finish = await step(ctx, session, mailbox);
     ctx.phases.enter('logout');
     await logoutQuietly(ctx, session);
-    return ctx.succeed();
+    return finish();
   } catch (thrown) {
     return ctx.fail(
       classifyImapFailure(thrown, ctx, {

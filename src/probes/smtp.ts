@@ -102,7 +102,8 @@ async function runSmtpCheck(target: ProbeTarget, options: ProbeOptions, env: Smt
     }
     if (target.testSend && target.emailAddress) {
       ctx.phases.enter('mail-from');
-      const message = testMessage(target.emailAddress, target.testSend.to, target.host, env.wallClock());
+      const { to, probeTag } = target.testSend;
+      const message = testMessage(target.emailAddress, to, target.host, env.wallClock(), probeTag);
       await ctx.deadline.race(sendStep(session, target.emailAddress, target.testSend.to, message));
     }
     ctx.phases.enter('quit');
@@ -180,20 +181,26 @@ function authFor(target: ProbeTarget, state: SmtpSessionState): SMTPConnectionAu
 }
 
 /** A short, clearly marked message; nothing in it comes from the server. */
-function testMessage(from: string, to: string, host: string, date: Date): string {
+function testMessage(from: string, to: string, host: string, date: Date, probeTag?: string): string {
   const id = randomUUID();
+  const probe = probeTag !== undefined;
   return [
     `From: <${from}>`,
     `To: <${to}>`,
-    `Subject: [mailmon] SMTP test message ${id}`,
+    probe ? `Subject: [mailmon] delivery probe ${probeTag}` : `Subject: [mailmon] SMTP test message ${id}`,
     `Date: ${date.toUTCString()}`,
     `Message-ID: <${id}@mailmon.invalid>`,
     'Auto-Submitted: auto-generated',
     'X-Mailmon-Test: yes',
+    ...(probe ? [`X-Mailmon-Probe: ${probeTag}`] : []),
     'Content-Type: text/plain; charset=utf-8',
     '',
-    `This message was sent by mailmon to check that ${from} can send mail through ${host}.`,
-    'It is an automated test and can be deleted.',
+    probe
+      ? `This message was sent by mailmon to check that mail sent through ${host} arrives in this mailbox.`
+      : `This message was sent by mailmon to check that ${from} can send mail through ${host}.`,
+    probe
+      ? 'mailmon deletes it as soon as it finds it; if you see it, it arrived late.'
+      : 'It is an automated test and can be deleted.',
     '',
   ].join('\r\n');
 }

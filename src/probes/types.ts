@@ -1,4 +1,7 @@
 import type { FailureCode, Phase, ServerResponse } from './errors.js';
+import type { DeliveryFacts, QuotaFacts } from './mailbox-facts.js';
+
+export type { DeliveryFacts, DeliveryOutcome, QuotaFacts } from './mailbox-facts.js';
 
 export type Protocol = 'imap' | 'smtp';
 
@@ -36,7 +39,14 @@ export interface ProbeTarget {
    * SMTP only, off when absent: after AUTH, send one short, clearly marked message from
    * `emailAddress` to `to` (phases mail-from, rcpt, data). Needs `emailAddress`.
    */
-  testSend?: { to: string };
+  testSend?: {
+    to: string;
+    /**
+     * A delivery round trip's token: the message then carries it in an X-Mailmon-Probe header
+     * (what the IMAP side looks for) and says it is a delivery probe. Absent: the plain test send.
+     */
+    probeTag?: string;
+  };
 }
 
 export interface PhaseTiming {
@@ -82,6 +92,21 @@ export interface ProbeResult {
   address?: string;
   /** The original error, for logs (redacted before logging); never serialised to clients. */
   cause?: Error;
+  /** IMAP: the mailbox's quota root, when the server advertises QUOTA and reported one. */
+  quota?: QuotaFacts;
+  /** SMTP: the delivery round trip, when one ran with this check. */
+  delivery?: DeliveryFacts;
+  /**
+   * Set on an ok result only: something an operator should know although the account works (a
+   * nearly full mailbox, a probe message filed as junk). Its reason becomes ErrorReason; the status stays Ok.
+   */
+  warning?: ProbeWarning;
+}
+
+export interface ProbeWarning {
+  code: FailureCode;
+  /** A short sentence like a failure's reason, no secrets. */
+  reason: string;
 }
 
 export interface ProbeOptions {

@@ -22,6 +22,8 @@ export interface SchedulerConfig {
   historyRetentionMs: number;
   /** On stop, in-flight checks get this long before they are aborted. */
   drainTimeoutMs: number;
+  /** Due accounts per sweep picked at random for a delivery round trip (delivery.samplePerSweep). */
+  deliverySample?: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export class Scheduler {
         stopStarting: this.starting.signal,
         concurrency: this.config.concurrency,
         spreadMs: this.config.spreadMs,
+        deliverySample: this.config.deliverySample ?? 0,
       });
       metrics.recordSweep(summary);
       this.onSweep?.(summary);

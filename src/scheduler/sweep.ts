@@ -26,6 +26,8 @@ export interface SweepOptions {
   spreadMs: number;
   /** Check only these accounts (default: every due account). */
   accountIds?: number[];
+  /** This many of the accounts, picked at random, get a delivery round trip (default 0). */
+  deliverySample?: number;
   /** Called after each account, for progress displays. */
   onResult?: (report: CheckReport | null, accountId: number) => void;
   /**
@@ -80,6 +82,7 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
     reports: [],
   };
   const gap = ids.length > 1 ? options.spreadMs / ids.length : 0;
+  const sampled = pickSample(ids, options.deliverySample ?? 0);
   const stopStarting = options.stopStarting ?? options.signal;
   // Every running check and waiting start listens on these signals: many listeners are expected,
   // not a leak, so lift Node's warning threshold (default 10) to what the sweep can hold.
@@ -92,7 +95,11 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
         const report = await limit(() => {
           // Checks still queued when shutdown begins are not started.
           if (stopStarting.aborted) return null;
-          return deps.checker.check(id, { signal: options.signal, dueFrom: startedAt });
+          return deps.checker.check(id, {
+            signal: options.signal,
+            dueFrom: startedAt,
+            deliverySample: sampled.has(id),
+          });
         });
         tally(summary, report, options.keepReports ?? false);
         options.onResult?.(report, id);
@@ -113,6 +120,18 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
 
   summary.finishedAt = clock();
   return summary;
+}
+
+/** `n` distinct ids picked uniformly at random (partial Fisher-Yates). */
+export function pickSample(ids: readonly number[], n: number): Set<number> {
+  if (n <= 0) return new Set();
+  if (n >= ids.length) return new Set(ids);
+  const pool = [...ids];
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  return new Set(pool.slice(0, n));
 }
 
 function tally(summary: SweepSummary, report: CheckReport | null, keep: boolean): void {

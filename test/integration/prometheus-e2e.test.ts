@@ -16,6 +16,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { sqliteTestDb, type TestDb } from '../helpers/databases.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
 import { find, mailmonPart, parseExposition, value } from '../metrics/exposition.js';
+import { quotaConf } from '../peers/dovecot-conf.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { freePorts } from '../peers/ports.js';
 import { describeWithPeer } from '../peers/require.js';
@@ -64,8 +65,16 @@ describeWithPeer('prometheus', 'mailmon end to end with Prometheus', () =>
       [port] = (await freePorts(1)) as [number];
       [db, dovecot, smtp, prometheus] = await Promise.all([
         sqliteTestDb(),
-        startDovecot({ users: [{ user: 'alice', pass: GOOD_PW }] }),
-        startSmtpServer({ users: [{ user: 'alice', pass: GOOD_PW }] }),
+        // The quota plugin and an SMTP server that delivers into alice's INBOX: the good account's
+        // checks read a quota and run a delivery round trip, so the mailbox-health panels have data.
+        startDovecot({
+          users: [{ user: 'alice', pass: GOOD_PW }],
+          extraConf: quotaConf({ storageKib: 10240 }),
+        }),
+        startSmtpServer({
+          users: [{ user: 'alice', pass: GOOD_PW }],
+          onMessage: (msg) => dovecot.deliver('alice', msg.data),
+        }),
         startPrometheus({ targets: [`127.0.0.1:${port}`], ruleFiles: [RULES], interval: '500ms' }),
       ]);
       await openCore();
@@ -98,6 +107,7 @@ describeWithPeer('prometheus', 'mailmon end to end with Prometheus', () =>
       associateId: 1,
       incoming: side(imapPassword, true),
       outgoing: side(GOOD_PW, false),
+      delivery: { enabled: true, to: null },
     });
     const series = (name: string, labels: Record<string, string>) =>
       values(prometheus, selector(name, labels));
@@ -223,7 +233,11 @@ describeWithPeer('prometheus', 'mailmon end to end with Prometheus', () =>
       const samples = parseExposition(after);
       expect(value(samples, 'mailmon_sweeps_total')).toBe(0);
       expect(value(samples, 'mailmon_last_sweep_timestamp_seconds')).toBe(0);
-      expect(perAccountLines(after)).toEqual(perAccountLines(before));
+      // The mailbox-health gauges (quota, last delivery latency) are not restored from the database
+      // yet: they come back with each account's first check since start (see docs/operating.md).
+      const restored = (text: string) => perAccountLines(text).filter((l) => !MAILBOX_HEALTH.test(l));
+      expect(restored(after)).toEqual(restored(before));
+      expect(perAccountLines(before).filter((l) => MAILBOX_HEALTH.test(l)).length).toBeGreaterThan(0);
       const bad = { account_id: String(ids.bad) };
       expect(value(samples, 'mailmon_account_consecutive_failures', bad)).toBe(2);
       for (const protocol of ['imap', 'smtp']) {
@@ -302,6 +316,8 @@ async function ruleExprs(): Promise<string[]> {
 }
 
 /** The per-account series of an exposition, sorted (their order depends on insertion). */
+const MAILBOX_HEALTH = /^mailmon_(mailbox_quota_usage_ratio|delivery_last_latency_seconds)\{/;
+
 function perAccountLines(text: string): string[] {
   return text
     .split('\n')

@@ -2,7 +2,7 @@
 // for checking that the dashboard and rules only name metrics that exist.
 import { AccountStatus } from '../../src/accounts/types.js';
 import { Metrics, type MetricsOptions } from '../../src/metrics/metrics.js';
-import type { ProbeResult, TlsFacts } from '../../src/probes/types.js';
+import type { DeliveryFacts, ProbeResult, QuotaFacts, TlsFacts } from '../../src/probes/types.js';
 
 export const ENDPOINT = { host: 'imap.example.test', port: 993 };
 
@@ -56,7 +56,16 @@ export function newMetrics(overrides: Partial<MetricsOptions> = {}): Metrics {
 export function populatedMetrics(): Metrics {
   const metrics = newMetrics();
   const at = new Date('2030-06-01T12:00:00Z');
-  metrics.recordCheck(1, probeResult({ tls: tlsFacts('2031-01-01T00:00:00.000Z') }), at, ENDPOINT);
+  metrics.recordCheck(
+    1,
+    probeResult({ tls: tlsFacts('2031-01-01T00:00:00.000Z'), quota: quotaFacts(0.95) }),
+    at,
+    ENDPOINT,
+  );
+  metrics.recordCheck(3, probeResult({ protocol: 'smtp', delivery: deliveryFacts('delivered', 1200) }), at, {
+    host: 'smtp.example.test',
+    port: 587,
+  });
   metrics.recordCheck(2, failure('auth_rejected', { protocol: 'smtp' }), at, {
     host: 'smtp.example.test',
     port: 465,
@@ -77,4 +86,26 @@ export function populatedMetrics(): Metrics {
   metrics.recordSweep({ startedAt: new Date(at.getTime() - 2000), finishedAt: at, checked: 2, timedOut: 1 });
   metrics.incDatabaseErrors();
   return metrics;
+}
+
+export function quotaFacts(usageRatio: number): QuotaFacts {
+  return {
+    root: 'User quota',
+    storageUsedBytes: Math.round(usageRatio * 1024 * 1024),
+    storageLimitBytes: 1024 * 1024,
+    messages: null,
+    messageLimit: null,
+    usageRatio,
+  };
+}
+
+export function deliveryFacts(outcome: DeliveryFacts['outcome'], latencyMs: number | null): DeliveryFacts {
+  return {
+    outcome,
+    sentAt: '2030-06-01T11:59:58.000Z',
+    latencyMs,
+    folder: latencyMs === null ? null : outcome === 'junk' ? 'Junk' : 'INBOX',
+    arrivals: latencyMs === null ? [] : [{ latencyMs, junk: outcome === 'junk', late: false }],
+    pending: outcome === 'pending' ? 1 : 0,
+  };
 }

@@ -265,8 +265,10 @@ describe('Metrics: monitor health', () => {
     const allowed = [
       'account_id',
       'code',
+      'folder', // delivery latency: inbox | junk
       'host',
       'le',
+      'outcome', // delivery round trips: delivered | junk | pending | lost
       'phase',
       'port',
       'protocol',

@@ -142,3 +142,48 @@ export function buildConf(c: ConfInput): string {
   if (c.extraConf) lines.push(c.extraConf);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The quota plugin (count driver, RFC 9208 over IMAP) with one limit for every user, for
+ * `extraConf`. Dovecot refuses mail past the limit (doveadm save, LMTP, IMAP APPEND with
+ * OVERQUOTA); `doveadm -o plugin/quota_rule=...` overrides it to fill a mailbox past it.
+ */
+export function quotaConf(limit: { storageKib: number; messages?: number }): string {
+  return [
+    'mail_plugins = $mail_plugins quota',
+    'protocol imap {',
+    '  mail_plugins = $mail_plugins imap_quota',
+    '}',
+    'plugin {',
+    '  quota = count:User quota',
+    '  quota_vsizes = yes',
+    `  quota_rule = *:storage=${limit.storageKib}K`,
+    ...(limit.messages === undefined ? [] : [`  quota_rule2 = *:messages=${limit.messages}`]),
+    '  quota_grace = 0',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * Dovecot LMTP (dovecot-lmtpd) on 127.0.0.1:`port`, for `extraConf`, with a Junk folder (RFC 6154
+ * \Junk, created on demand) that `user+Junk@domain` delivers into: how a relay "files as spam".
+ * `protocols` lists every protocol again because a later setting replaces the earlier one.
+ */
+export function lmtpConf(port: number, protocols = 'imap submission lmtp'): string {
+  return [
+    `protocols = ${protocols}`,
+    'postmaster_address = postmaster@localhost',
+    'recipient_delimiter = +',
+    'lmtp_save_to_detail_mailbox = yes',
+    'service lmtp {',
+    `  inet_listener lmtp {\n    address = 127.0.0.1\n    port = ${port}\n  }`,
+    '}',
+    'namespace inbox {',
+    '  inbox = yes',
+    '  mailbox Junk {',
+    '    special_use = \\Junk',
+    '    auto = create',
+    '  }',
+    '}',
+  ].join('\n');
+}

@@ -38,6 +38,8 @@ const ALERTS = [
   'MailmonScheduleLag',
   'MailmonDown',
   'MailmonDatabaseErrors',
+  'MailmonMailboxNearlyFull',
+  'MailmonDeliveryLost',
 ];
 
 describeWithPeer('promtool', 'Prometheus rules', () => {

@@ -7,7 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AccountStatus } from '../../src/accounts/types.js';
 import type { Metrics } from '../../src/metrics/metrics.js';
-import { ENDPOINT, failure, newMetrics, probeResult, tlsFacts } from '../metrics/fixtures.js';
+import {
+  deliveryFacts,
+  ENDPOINT,
+  failure,
+  newMetrics,
+  probeResult,
+  quotaFacts,
+  tlsFacts,
+} from '../metrics/fixtures.js';
 import { describeWithPeer } from '../peers/require.js';
 import { allPanels, loadDashboard, substitute } from './dashboard.js';
 import { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus-server.js';
@@ -19,7 +27,8 @@ function liveMetrics(): Metrics {
   const metrics = newMetrics({ startedAt: new Date(Date.now() - 60_000) });
   const now = new Date();
   const tls = tlsFacts(new Date(Date.now() + 10 * DAY_MS).toISOString());
-  metrics.recordCheck(1, probeResult({ tls }), now, ENDPOINT);
+  // Half full: under the warning level, so MailmonMailboxNearlyFull stays quiet.
+  metrics.recordCheck(1, probeResult({ tls, quota: quotaFacts(0.5) }), now, ENDPOINT);
   metrics.setAccountState(1, {
     status: AccountStatus.Ok,
     errorCount: 0,
@@ -55,6 +64,11 @@ function sweep(metrics: Metrics): void {
   metrics.recordCheck(2, failure('auth_rejected', { protocol: 'smtp' }), now, {
     host: 'smtp.example.test',
     port: 465,
+  });
+  // A delivery round trip of account 1 that arrived (in the INBOX): none lost, no alert.
+  metrics.recordCheck(1, probeResult({ protocol: 'smtp', delivery: deliveryFacts('delivered', 1500) }), now, {
+    host: 'smtp.example.test',
+    port: 587,
   });
   metrics.recordSweep({ startedAt: new Date(Date.now() - 1500), finishedAt: now, checked: 2, timedOut: 1 });
   metrics.incDatabaseErrors();

@@ -7,6 +7,7 @@ import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { accountJson, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
+import { describeQuota } from '../../probes/imap-quota.js';
 
 export function parseId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT) {
@@ -152,6 +153,22 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
     });
 }
 
+/** Quota, delivery round trip and warning of a side, one line each (issue 12). */
+function mailboxLines(details: SideCheck['details']): string[] {
+  const lines: string[] = [];
+  if (details?.warning) lines.push(`  warning ${details.warning.code}: ${details.warning.reason}`);
+  if (details?.quota) lines.push(`  quota "${details.quota.root}": ${describeQuota(details.quota)}`);
+  const d = details?.delivery;
+  if (d) {
+    const latency = d.latencyMs === null ? '' : ` after ${(d.latencyMs / 1000).toFixed(1)} s`;
+    const late = d.arrivals.filter((a) => a.late).length;
+    lines.push(
+      `  delivery ${d.outcome}${latency}${d.folder ? ` in ${d.folder}` : ''} (sent ${d.sentAt}; ${late} late arrival(s) cleaned up, ${d.pending} pending)`,
+    );
+  }
+  return lines;
+}
+
 function renderAccount(
   account: EmailAccount,
   lastChecks: SideCheck[],
@@ -166,6 +183,7 @@ function renderAccount(
     `incoming:   ${a.incoming ? `${a.incoming.server}:${a.incoming.port} ${a.incoming.security} user ${a.incoming.username}` : 'not tested'}`,
     `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
     `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
+    `delivery:   ${account.delivery?.enabled ? `round trip on, to ${account.delivery.to ?? account.emailAddress}` : 'round trip off (unless sampled)'}`,
     '',
   ];
   for (const c of lastChecks) {
@@ -177,6 +195,7 @@ function renderAccount(
       lines.push(
         `  TLS ${tls.protocol ?? '?'} ${tls.cipher ?? ''}; cert ${tls.subject ?? '?'} until ${tls.notAfter ?? '?'}${tls.authorized ? '' : ` (not verified: ${tls.authorizationError})`}`,
       );
+    lines.push(...mailboxLines(c.details));
     if (withTranscript) {
       for (const t of c.details?.transcript ?? [])
         lines.push(`  ${String(t.t).padStart(6)}ms ${t.dir}: ${t.line}`);

@@ -48,6 +48,7 @@ export function toAccountDraft(body: AccountInputBody, id: number): AccountDraft
     associateId: body.associateId,
     incoming: toSideDraft(body.incoming),
     outgoing: toSideDraft(body.outgoing),
+    ...(body.delivery === undefined ? {} : { delivery: body.delivery }),
   };
 }
 

@@ -6,8 +6,10 @@ import { z } from 'zod';
 import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
+import { DELIVERY_OUTCOMES } from '../../probes/mailbox-facts.js';
 import {
   caPemTextSchema,
+  deliveryToSchema,
   emailAddressSchema,
   hostSchema,
   lineSchema,
@@ -146,12 +148,23 @@ function atLeastOneSide(value: { incoming?: unknown; outgoing?: unknown }): bool
 }
 const SIDE_REQUIRED = { error: 'at least one of incoming and outgoing is required', path: ['incoming'] };
 
+const deliverySettingSchema = z.strictObject({
+  enabled: z.boolean(),
+  to: deliveryToSchema
+    .nullable()
+    .default(null)
+    .meta({ description: 'An address that delivers into this mailbox; null = the account address' }),
+});
+
 export const accountInputSchema = z
   .strictObject({
     emailAddress: emailAddressSchema,
     associateId: nonNegativeIntSchema.default(0),
     incoming: credentialsInputSchema.nullable().default(null).meta({ description: 'IMAP' }),
     outgoing: credentialsInputSchema.nullable().default(null).meta({ description: 'SMTP' }),
+    delivery: deliverySettingSchema.optional().meta({
+      description: 'The delivery round trip opt-in; absent keeps the stored setting (off on create)',
+    }),
   })
   .refine(atLeastOneSide, SIDE_REQUIRED);
 export type AccountInputBody = z.output<typeof accountInputSchema>;
@@ -234,6 +247,30 @@ const transcriptLineSchema = z.object({
   line: z.string(),
 });
 
+const quotaSchema = z
+  .object({
+    root: z.string(),
+    storageUsedBytes: z.number().nullable(),
+    storageLimitBytes: z.number().nullable(),
+    messages: z.number().nullable(),
+    messageLimit: z.number().nullable(),
+    usageRatio: z.number().meta({ description: 'highest usage/limit of the resources; 1 = full' }),
+  })
+  .meta({ description: "IMAP: the mailbox's quota root (servers advertising QUOTA)" });
+const deliverySchema = z
+  .object({
+    outcome: z.enum(DELIVERY_OUTCOMES),
+    sentAt: z.string(),
+    latencyMs: z.number().nullable(),
+    folder: z.string().nullable(),
+    arrivals: z.array(z.object({ latencyMs: z.number().nullable(), junk: z.boolean(), late: z.boolean() })),
+    pending: z.number().int(),
+  })
+  .meta({ description: 'SMTP: the delivery round trip, when one ran with this check' });
+const warningSchema = z
+  .object({ code: z.enum(FAILURE_CODES), reason: z.string() })
+  .meta({ description: 'On an ok side: worth knowing although the account works (status stays Ok)' });
+
 const sideCommon = {
   side: z.enum(['imap', 'smtp']),
   ok: z.boolean(),
@@ -244,6 +281,9 @@ const sideCommon = {
   phases: z.array(phaseTimingSchema),
   tls: tlsFactsSchema.nullable(),
   transcript: z.array(transcriptLineSchema).meta({ description: 'Redacted protocol transcript' }),
+  quota: quotaSchema.nullable(),
+  delivery: deliverySchema.nullable(),
+  warning: warningSchema.nullable(),
 };
 
 /** One side of a test just run. */
@@ -278,6 +318,7 @@ export const accountViewSchema = z.object({
   lastCheckAt: z.string().nullable(),
   lastSuccessAt: z.string().nullable(),
   nextDueAt: z.string().nullable(),
+  delivery: z.object({ enabled: z.boolean(), to: z.string().nullable() }),
 });
 export type AccountView = z.infer<typeof accountViewSchema>;
 

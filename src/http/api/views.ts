@@ -3,7 +3,13 @@
 // that were in play, as a last line of defence behind the probes' own redaction.
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import type { EmailAccount, ServiceAuth } from '../../accounts/types.js';
-import type { ProbeResult, TranscriptLine } from '../../probes/types.js';
+import type {
+  DeliveryFacts,
+  ProbeResult,
+  ProbeWarning,
+  QuotaFacts,
+  TranscriptLine,
+} from '../../probes/types.js';
 import { credentialScrubber } from '../compat/redact.js';
 import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
 import {
@@ -81,6 +87,7 @@ export function accountView(account: EmailAccount, scrub: Scrubber = NO_SCRUB): 
     lastCheckAt: iso(account.lastCheckAt),
     lastSuccessAt: iso(account.lastSuccessAt),
     nextDueAt: iso(account.nextDueAt),
+    delivery: { enabled: account.delivery?.enabled ?? false, to: account.delivery?.to ?? null },
   };
 }
 
@@ -104,6 +111,7 @@ export function sideResultView(result: ProbeResult, scrub: Scrubber): SideResult
             ...(response.text === undefined ? {} : { text: scrub.text(response.text) }),
           },
     address: result.address ?? null,
+    ...mailboxView(result, scrub),
   };
 }
 
@@ -118,8 +126,21 @@ export function lastCheckView(side: SideCheck, scrub: Scrubber): z.infer<typeof 
     phases: side.details?.phases.map((p) => ({ phase: p.phase, ms: Math.round(p.ms) })) ?? [],
     tls: side.details?.tls ?? null,
     transcript: scrub.transcript(side.details?.transcript ?? []),
+    ...mailboxView(side.details ?? {}, scrub),
     checkedAt: side.checkedAt.toISOString(),
     lastSuccessAt: iso(side.lastSuccessAt),
+  };
+}
+
+/** Quota, delivery round trip and warning of a side (null when the check did not produce them). */
+function mailboxView(
+  facts: { quota?: QuotaFacts; delivery?: DeliveryFacts; warning?: ProbeWarning },
+  scrub: Scrubber,
+): Pick<SideResultView, 'quota' | 'delivery' | 'warning'> {
+  return {
+    quota: facts.quota ? { ...facts.quota, root: scrub.text(facts.quota.root) } : null,
+    delivery: facts.delivery ?? null,
+    warning: facts.warning ? { code: facts.warning.code, reason: scrub.text(facts.warning.reason) } : null,
   };
 }
 

@@ -227,6 +227,27 @@ describe('SuperOffice REST compat', () => {
       ...overrides,
     });
 
+    it('stores the DeliveryCheck/DeliveryTo extension; a save without it keeps the setting', async () => {
+      const created = await server.post(SAVE_PATH, {
+        EMailAccount: account({ DeliveryCheck: true, DeliveryTo: 'support+probe@example.test' }),
+      });
+      expect(created.status).toBe(200);
+      const saved = created.json as SavedAccount & { DeliveryCheck?: boolean; DeliveryTo?: string };
+      expect(saved).toMatchObject({ DeliveryCheck: true, DeliveryTo: 'support+probe@example.test' });
+      const id = saved.EMailAccountId;
+      const kept = await server.post(SAVE_PATH, { EMailAccount: account({ EMailAccountId: id }) });
+      expect(kept.json).toMatchObject({ DeliveryCheck: true, DeliveryTo: 'support+probe@example.test' });
+      const off = await server.post(SAVE_PATH, {
+        EMailAccount: account({ EMailAccountId: id, deliverycheck: false }),
+      });
+      expect(off.json).not.toHaveProperty('DeliveryCheck');
+      expect(off.json).not.toHaveProperty('MailboxQuota'); // never checked: no quota known
+      const bad = await server.post(SAVE_PATH, {
+        EMailAccount: account({ DeliveryCheck: true, DeliveryTo: 'nobody' }),
+      });
+      expect(bad.status).toBe(400);
+    });
+
     it('creates with id 0 and returns the saved EMailAccount with passwords masked and Security defaulted', async () => {
       const res = await server.post(SAVE_PATH, { EMailAccount: account() });
       expect(res.status).toBe(200);
