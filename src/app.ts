@@ -24,6 +24,7 @@ import { KnexDeliveryStore } from './db/delivery-store.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
+import { DeliverySampler } from './sweep/delivery-sampler.js';
 import { ClaimLoop } from './sweep/claim-loop.js';
 import { Fleet } from './sweep/fleet.js';
 
@@ -142,7 +143,16 @@ export async function createCore(options: AppOptions): Promise<Core> {
       },
     );
     const claimLoop = new ClaimLoop(
-      { checker, leases, metrics, logger },
+      {
+        checker,
+        leases,
+        metrics,
+        logger,
+        deliverySampler: new DeliverySampler(
+          config.delivery.samplePerSweep,
+          config.scheduler.checkIntervalSeconds * 1000,
+        ),
+      },
       {
         concurrency: config.scheduler.concurrency,
         leaseMs,

@@ -185,8 +185,9 @@ export const configSchema = z
     delivery: z
       .object({
         /**
-         * Accounts per sweep, besides those opted in (DeliveryCheck), picked at random among the
-         * sweep's due accounts that have both sides. 0 = opted-in accounts only.
+         * Checks besides those of opted-in accounts (DeliveryCheck) that also get a delivery round
+         * trip, picked at random: per check interval and replica in the daemon's claim loop, per run
+         * in `check --all`. 0 = opted-in accounts only.
          */
         samplePerSweep: z.number().int().min(0).max(LIMITS.maxConcurrency).default(0),
         /** How long a check waits for its probe message before calling it pending. */

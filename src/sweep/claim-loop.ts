@@ -10,6 +10,7 @@ import type { Claim } from '../db/sweep-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { toError } from '../probes/errors.js';
+import type { DeliverySampler } from './delivery-sampler.js';
 
 export interface ClaimLoopConfig {
   /** Checks run at once by this replica. */
@@ -29,6 +30,8 @@ export interface ClaimLoopDeps {
   leases: CheckLeases;
   metrics: Metrics;
   logger: Logger;
+  /** Picks the checks that also get a delivery round trip (delivery.samplePerSweep); none without. */
+  deliverySampler?: DeliverySampler;
 }
 
 export class ClaimLoop {
@@ -94,7 +97,12 @@ export class ClaimLoop {
     const abandon = claim.attempts > this.config.maxClaimAttempts;
     if (abandon) metrics.replica.abandoned.inc();
     const done = checker
-      .check(claim.accountId, { signal: this.controller.signal, claim, abandon })
+      .check(claim.accountId, {
+        signal: this.controller.signal,
+        claim,
+        abandon,
+        deliverySample: !abandon && (this.deps.deliverySampler?.take() ?? false),
+      })
       .then(
         () => undefined,
         (thrown: unknown) => {
