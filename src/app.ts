@@ -11,7 +11,7 @@ import { loadKeyring } from './crypto/key-source.js';
 import type { Keyring } from './crypto/keyring.js';
 import { assertKeyringCoversStored, explainMissingKey, storedKeyUsage } from './crypto/stored-secrets.js';
 import { KnexAccountRepository } from './db/account-store.js';
-import { openDatabase, type Database } from './db/connection.js';
+import { MYSQL_IDLE_TIMEOUT_SECONDS, openDatabase, type Database } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ReplicaStore } from './db/replica-store.js';
 import { SweepStore } from './db/sweep-store.js';
@@ -64,7 +64,12 @@ export interface Core {
  */
 export async function createCore(options: AppOptions): Promise<Core> {
   const { config, logger } = options;
-  const db = openDatabase(config.database.url, { poolMax: config.database.poolMax, logger });
+  const db = openDatabase(config.database.url, {
+    poolMax: config.database.poolMax,
+    logger,
+    // A frozen replica's open transaction is rolled back (its row locks freed) within this bound.
+    idleTimeoutSeconds: Math.max(MYSQL_IDLE_TIMEOUT_SECONDS, 2 * config.replicas.leaseSeconds),
+  });
   try {
     if (options.migrate !== false) {
       const applied = await migrateToLatest(db.knex);

@@ -44,11 +44,28 @@ export interface Database {
  * Opens the database named by a URL: `sqlite:PATH`, `sqlite:///ABS/PATH`, `sqlite::memory:`, or
  * `mysql://user:pass@host:port/db` (also `mariadb://`).
  */
-export function openDatabase(url: string, options: { poolMax?: number; logger?: Logger } = {}): Database {
+export interface OpenOptions {
+  poolMax?: number;
+  logger?: Logger;
+  /**
+   * MySQL/MariaDB: the server drops a connection idle this long, s (session `wait_timeout`), also
+   * one idle inside an open transaction. A replica frozen mid-transaction (SIGSTOP, a long GC
+   * pause, a partition) would otherwise keep its row locks for the server's default 8 hours, and
+   * `SKIP LOCKED` claims would pass those accounts over all that time. Must exceed the pool's own
+   * idle reaping (30 s) so the server never closes a connection the pool still offers.
+   */
+  idleTimeoutSeconds?: number;
+}
+
+/** The default of `OpenOptions.idleTimeoutSeconds`. */
+export const MYSQL_IDLE_TIMEOUT_SECONDS = 90;
+
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
   const log = options.logger ? knexLog(options.logger) : undefined;
   let db: Database;
   if (url.startsWith('sqlite:')) db = openSqlite(sqlitePath(url), log);
-  else if (/^(mysql|mariadb):\/\//.test(url)) db = openMysql(url, options.poolMax ?? 10, log);
+  else if (/^(mysql|mariadb):\/\//.test(url))
+    db = openMysql(url, options.poolMax ?? 10, options.idleTimeoutSeconds ?? MYSQL_IDLE_TIMEOUT_SECONDS, log);
   else throw new Error('database URL must start with sqlite:, mysql:// or mariadb://');
   // knex has just put the failed query's SQL, values and all, into the error's message: tell the
   // logger's safe-error helpers, which then show only the driver's message.
@@ -94,7 +111,12 @@ function openSqlite(path: string, log: Knex.Logger | undefined): Database {
   return { knex, dialect: 'sqlite', describe: `sqlite:${path}`, close: () => knex.destroy() };
 }
 
-function openMysql(url: string, poolMax: number, log: Knex.Logger | undefined): Database {
+function openMysql(
+  url: string,
+  poolMax: number,
+  idleTimeoutSeconds: number,
+  log: Knex.Logger | undefined,
+): Database {
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database)
@@ -110,7 +132,16 @@ function openMysql(url: string, poolMax: number, log: Knex.Logger | undefined): 
       charset: 'utf8mb4',
       connectTimeout: 10_000,
     },
-    pool: { min: 0, max: poolMax },
+    pool: {
+      min: 0,
+      max: poolMax,
+      afterCreate(
+        conn: { query(sql: string, values: unknown[], cb: (err: Error | null) => void): void },
+        done: (err: Error | null, conn: unknown) => void,
+      ) {
+        conn.query('SET SESSION wait_timeout = ?', [Math.ceil(idleTimeoutSeconds)], (err) => done(err, conn));
+      },
+    },
     acquireConnectionTimeout: 10_000,
     ...(log ? { log } : {}),
   });
