@@ -1,3 +1,4 @@
+// Run with `npx tsx bench/console-list.ts` (it imports src/ directly, so tsconfig.bench.json leaves it out).
 // How fast the console's accounts page is with 10,000 accounts: the page rendered from the
 // repository's SQL (filter, search, worst-first order, paging in the database) side by side with
 // loading every account as the API's list does (what filtering in JS over all rows would need).
