@@ -245,16 +245,7 @@ export class SweepStore {
       edit_version: number;
       next_due_at: number | string;
     }[];
-    return rows
-      .map((r) => ({
-        accountId: r.email_account_id,
-        token,
-        dueAt: Number(r.claimed_due_at),
-        attempts: r.claim_attempts,
-        editVersion: r.edit_version,
-        claimedAt: Number(r.next_due_at) - leaseMs,
-      }))
-      .sort((a, b) => a.dueAt - b.dueAt || a.accountId - b.accountId);
+    return rows.map((r) => toClaim(r, token, Number(r.next_due_at) - leaseMs)).sort(byDue);
   }
 
   private async stampMysql(
@@ -284,16 +275,7 @@ export class SweepStore {
       claim_attempts: number;
       edit_version: number;
     }[];
-    return rows
-      .map((r) => ({
-        accountId: r.email_account_id,
-        token,
-        dueAt: Number(r.claimed_due_at),
-        attempts: r.claim_attempts,
-        editVersion: r.edit_version,
-        claimedAt: now,
-      }))
-      .sort((a, b) => a.dueAt - b.dueAt || a.accountId - b.accountId);
+    return rows.map((r) => toClaim(r, token, now)).sort(byDue);
   }
 
   private raw<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
@@ -309,4 +291,27 @@ export class SweepStore {
     const result = (await db.raw(sql, bindings as Knex.RawBinding[])) as unknown;
     return (this.mysql ? (result as [T[]])[0] : result) as T[];
   }
+}
+
+interface ClaimedRow {
+  email_account_id: number;
+  claimed_due_at: number | string;
+  claim_attempts: number;
+  edit_version: number;
+}
+
+function toClaim(r: ClaimedRow, token: string, claimedAt: number): Claim {
+  return {
+    accountId: r.email_account_id,
+    token,
+    dueAt: Number(r.claimed_due_at),
+    attempts: r.claim_attempts,
+    editVersion: r.edit_version,
+    claimedAt,
+  };
+}
+
+/** Claims in the order they fell due (ties by id), as the claim loop starts them. */
+function byDue(a: Claim, b: Claim): number {
+  return a.dueAt - b.dueAt || a.accountId - b.accountId;
 }
