@@ -16,6 +16,8 @@ export interface Measured {
   cpuMs: number;
   rssKb: number;
   statements?: number;
+  /** Write transactions committed by the process (see preload.ts). */
+  commits?: number;
   /** Mean time of one check, ms (the wrong-password rows). */
   checkMs?: number;
   note?: string;

@@ -6,7 +6,16 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import knexFactory from 'knex';
-import { MAILMON_CLI, PRELOAD, median, procSample, runNode, ROOT, type ProcStats } from './measure.js';
+import {
+  MAILMON_CLI,
+  PRELOAD,
+  median,
+  procSample,
+  runNode,
+  ROOT,
+  statsSnapshot,
+  type ProcStats,
+} from './measure.js';
 import { freePorts, waitForHttp } from './peers/net.js';
 import { userName, userPass } from './peers/dovecot.js';
 
@@ -44,8 +53,6 @@ interface ConfigInput {
   caPath: string;
   mode: ImapMode;
   httpPort?: number;
-  /** Second of the minute at which the daemon's sweeps start. */
-  sweepAtSecond?: number;
   perAccountSeries?: 'all' | 'none';
 }
 
@@ -62,14 +69,15 @@ export function writeConfig(dir: string, c: ConfigInput): string {
     '  host: 127.0.0.1',
     `  port: ${c.httpPort ?? 0}`,
     'scheduler:',
-    // Once a minute at a second chosen by the caller; nothing is due for a day after a check.
-    `  schedule: '${c.sweepAtSecond ?? 0} * * * * *'`,
+    // Nothing is due again for a day after a check: one pass over the due accounts is timed.
     '  checkIntervalSeconds: 86400',
-    '  spreadSeconds: 0',
     `  concurrency: ${c.concurrency}`,
     // Every benchmark account is on 127.0.0.1: the per-host cap must not be the limit.
     `  perHostConcurrency: ${c.concurrency}`,
     '  checkTimeoutSeconds: 10',
+    'replicas:',
+    // The claim loop's idle poll: how long a pass waits for its first claim after makeAllDue.
+    '  pollSeconds: 0.1',
     'history:',
     '  retentionDays: 0',
     'log:',
@@ -190,19 +198,60 @@ async function importChunk(tmp: string, configPath: string, json: string, index:
   return ran.wallMs;
 }
 
-/** Make every stored account due now (the daemon's sweep checks due accounts only). */
-export async function makeAllDue(store: Store): Promise<void> {
+/** Sets every stored, non-deleted account's due time and clears its claim (lease) columns. */
+async function setDue(store: Store, dueAt: number): Promise<void> {
   const knex = knexFor(store);
   try {
-    const table = store.db === 'sqlite' ? 'email_account' : `${store.url.split('/').pop()}.email_account`;
-    await knex(table).update({ next_due_at: null });
+    await knex(accountTable(store)).whereNot('account_status', 1).update({
+      next_due_at: dueAt,
+      lease_owner: null,
+      lease_token: null,
+      claimed_due_at: null,
+      claim_attempts: 0,
+    });
   } finally {
     await knex.destroy();
   }
 }
 
-/** Seconds the daemon gets to start before its first sweep. */
-const START_UP_S = 4;
+const accountTable = (store: Store): string =>
+  store.db === 'sqlite' ? 'email_account' : `${store.url.split('/').pop()}.email_account`;
+
+/**
+ * Make every stored account due now, the way the claim query sees it (`next_due_at <= now`, no live
+ * lease). Returns this host's clock just before the update, ms: the start of the timed pass.
+ */
+export async function makeAllDue(store: Store): Promise<number> {
+  const at = Date.now();
+  await setDue(store, 0);
+  return at;
+}
+
+/** Nothing due for a year: a daemon started now claims nothing until makeAllDue. */
+export async function parkAll(store: Store): Promise<void> {
+  await setDue(store, Date.now() + 365 * 86_400_000);
+}
+
+/** Accounts whose last check was recorded at or after `since` (host ms): count, ok, the last one. */
+async function recordedSince(
+  store: Store,
+  since: number,
+): Promise<{ checked: number; ok: number; lastAt: number }> {
+  const knex = knexFor(store);
+  try {
+    const row = (await knex(accountTable(store))
+      .where('last_check_at', '>=', since)
+      .select(
+        knex.raw('COUNT(*) AS checked'),
+        knex.raw('SUM(CASE WHEN account_status = 4 THEN 1 ELSE 0 END) AS ok'),
+        knex.raw('MAX(last_check_at) AS lastAt'),
+      )
+      .first()) as { checked: number | string; ok: number | string | null; lastAt: number | string | null };
+    return { checked: Number(row.checked), ok: Number(row.ok ?? 0), lastAt: Number(row.lastAt ?? NaN) };
+  } finally {
+    await knex.destroy();
+  }
+}
 
 const SUMMARY = /(\d+) checked, (\d+) ok, (\d+) failed/;
 
@@ -240,15 +289,15 @@ async function timedGet(url: string): Promise<{ ms: number; body: string }> {
   return { ms: performance.now() - t0, body };
 }
 
-function metric(body: string, name: string): number | undefined {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
-  return m ? Number(m[1]) : undefined;
-}
+/** A pass that records no check for this long has stalled (the daemon's log says why). */
+const STALL_MS = 60_000;
 
 /**
- * `mailmon serve` until its first scheduled sweep has finished: the sweep's own duration
- * (mailmon_sweep_duration_seconds), the daemon's CPU over the sweep window (/proc), its peak RSS,
- * and GET /metrics timed while the sweep runs and after it.
+ * `mailmon serve` timed over one pass of its claim loop across every stored account: the accounts
+ * are parked (not due) while the daemon starts, then all made due at once; the pass ends when every
+ * one has a recorded check. Wall time is from making them due to the last recorded check (the
+ * database's last_check_at); CPU is the daemon's over that window (/proc); GET /metrics is timed
+ * while the pass runs and after it.
  */
 export async function runDaemonSweep(
   tmp: string,
@@ -256,10 +305,10 @@ export async function runDaemonSweep(
   onTick?: (checked: number) => void,
 ): Promise<SweepRun> {
   const [port] = await freePorts(1);
-  // The first tick comes a few seconds after start-up, the next a minute later: one sweep is timed.
-  const sweepAtSecond = (new Date().getUTCSeconds() + START_UP_S) % 60;
-  const configPath = writeConfig(tmp, { ...config, httpPort: port, sweepAtSecond });
+  const configPath = writeConfig(tmp, { ...config, httpPort: port });
   const statsFile = join(tmp, `serve-${process.pid}.json`);
+  const total = config.store.accounts;
+  await parkAll(config.store);
   const child = spawn(process.execPath, ['--import', PRELOAD, MAILMON_CLI, 'serve'], {
     cwd: ROOT,
     env: {
@@ -272,52 +321,83 @@ export async function runDaemonSweep(
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   const during: number[] = [];
   const after: number[] = [];
   let body = '';
   let before = { cpuMs: 0, hwmKb: 0 };
   let end = { cpuMs: 0, hwmKb: 0 };
+  let dueAt = 0;
+  let recorded = { checked: 0, ok: 0, lastAt: NaN };
+  let countsBefore: ProcStats | null = null;
+  let countsAfter: ProcStats | null = null;
   try {
     await waitForHttp(`${base}/healthz`, 60_000).catch((error: unknown) => {
       throw new Error(`mailmon serve did not come up: ${stderr.trim().slice(0, 500)}`, { cause: error });
     });
+    const checksAt = (text: string): number => sumSeries(text, 'mailmon_checks_total', 'protocol="imap"');
+    const startChecks = checksAt((await timedGet(`${base}/metrics`)).body);
     before = procSample(child.pid!);
-    const deadline = Date.now() + 30 * 60_000;
+    countsBefore = await statsSnapshot(child.pid!, statsFile);
+    dueAt = await makeAllDue(config.store);
+    let lastProgress = Date.now();
+    let seen = 0;
     for (;;) {
-      await sleep(500);
+      await sleep(250);
+      if (exitCode !== undefined)
+        throw new Error(`mailmon serve exited (${exitCode}) mid-pass: ${stderr.trim().slice(-500)}`);
       const got = await timedGet(`${base}/metrics`);
-      if ((metric(got.body, 'mailmon_sweeps_total') ?? 0) >= 1) {
+      const done = checksAt(got.body) - startChecks;
+      if (done >= total) {
         end = procSample(child.pid!);
+        countsAfter = await statsSnapshot(child.pid!, statsFile);
         body = got.body;
         break;
       }
       during.push(got.ms);
-      onTick?.(sumSeries(got.body, 'mailmon_checks_total'));
-      if (Date.now() > deadline) throw new Error('the sweep did not finish within 30 minutes');
+      onTick?.(done);
+      if (done > seen) [seen, lastProgress] = [done, Date.now()];
+      else if (Date.now() - lastProgress > STALL_MS)
+        throw new Error(
+          `the claim loop recorded ${done} of ${total} checks and none for ${STALL_MS / 1000} s; ` +
+            `daemon log: ${stderr.trim().slice(-500) || '(empty)'}`,
+        );
     }
     for (let i = 0; i < 5; i++) after.push((await timedGet(`${base}/metrics`)).ms);
+    recorded = await recordedSince(config.store, dueAt);
   } finally {
     child.kill('SIGTERM');
     await exited;
   }
   const stats = existsSync(statsFile)
     ? (JSON.parse(readFileSync(statsFile, 'utf8')) as ProcStats)
-    : { cpuMs: NaN, maxRssKb: NaN, statements: NaN };
+    : { cpuMs: NaN, maxRssKb: NaN, statements: NaN, commits: NaN };
   rmSync(statsFile, { force: true });
-  const checked = metric(body, 'mailmon_sweep_accounts_checked') ?? 0;
-  const okCount = accountsOk(body);
+  // Statements and commits over the pass only (start-up and shutdown excluded).
+  const delta = (key: 'statements' | 'commits'): number =>
+    countsBefore && countsAfter ? (countsAfter[key] ?? NaN) - (countsBefore[key] ?? NaN) : NaN;
+  if (recorded.checked !== total)
+    throw new Error(
+      `the metrics counted ${total} checks but ${recorded.checked} accounts have a recorded one`,
+    );
   return {
-    wallMs: (metric(body, 'mailmon_sweep_duration_seconds') ?? NaN) * 1000,
-    checks: checked,
-    ok: okCount,
-    failed: checked - okCount,
-    // CPU over the sweep window (start-up excluded); peak RSS of the whole process.
+    wallMs: recorded.lastAt - dueAt,
+    checks: recorded.checked,
+    ok: recorded.ok,
+    failed: recorded.checked - recorded.ok,
+    // CPU over the pass (start-up excluded); peak RSS of the whole process.
     stats: {
       cpuMs: end.cpuMs - before.cpuMs,
       maxRssKb: Math.max(end.hwmKb, stats.maxRssKb),
-      statements: stats.statements,
+      statements: delta('statements'),
+      commits: delta('commits'),
     },
     metricsBytes: Buffer.byteLength(body),
     metricsDuringMs: median(during),
@@ -333,8 +413,4 @@ function sumSeries(body: string, name: string, labels = ''): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
-}
-
-function accountsOk(body: string): number {
-  return sumSeries(body, 'mailmon_checks_total', 'result="success"');
 }

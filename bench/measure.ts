@@ -18,6 +18,8 @@ export interface ProcStats {
   cpuMs: number;
   maxRssKb: number;
   statements: number;
+  /** Write transactions committed (COMMIT, or a write outside a transaction). */
+  commits?: number;
 }
 
 export interface Ran {
@@ -112,6 +114,26 @@ export function procSample(pid: number): { cpuMs: number; hwmKb: number } {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_S, hwmKb: Number(hwm ?? NaN) };
+}
+
+/**
+ * The counters of a running Node process under the preload (it writes them on SIGUSR2), or null
+ * when it does not answer within a second.
+ */
+export async function statsSnapshot(pid: number, statsFile: string): Promise<ProcStats | null> {
+  const snap = `${statsFile}.snap`;
+  rmSync(snap, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    if (!existsSync(snap)) continue;
+    try {
+      return JSON.parse(readFileSync(snap, 'utf8')) as ProcStats;
+    } catch {
+      // still being written
+    }
+  }
+  return null;
 }
 
 export function median(values: number[]): number {

@@ -55,16 +55,17 @@ function floorRate(rows: Row[], r: Row, floor: string): number {
 
 export function throughputTable(rows: Row[], phase: string, floor: string, floorLabel: string): string {
   const head =
-    `| tool | accounts | C | checks/s | × ${floorLabel} | CPU ms/check | peak RSS MB | DB stmts/check | ok/checks | wall s |\n` +
-    '|---|---|---|---|---|---|---|---|---|---|\n';
+    `| tool | accounts | C | checks/s | × ${floorLabel} | CPU ms/check | peak RSS MB | DB stmts/check | DB commits/check | ok/checks | wall s |\n` +
+    '|---|---|---|---|---|---|---|---|---|---|---|\n';
   const lines: string[] = [];
   for (const group of groups(rows.filter((r) => r.phase === phase)).values()) {
     const r0 = group[0]!;
     const ratio = group.map((r) => perSecond(r) / floorRate(rows, r, floor));
     const stmts = group.map((r) => (r.statements === undefined ? NaN : r.statements / Math.max(1, r.checks)));
+    const commits = group.map((r) => (r.commits === undefined ? NaN : r.commits / Math.max(1, r.checks)));
     lines.push(
       `| ${r0.tool} | ${r0.accounts} | ${r0.concurrency} | ${range(group.map(perSecond))} | ${range(ratio, 2)} | ` +
-        `${range(group.map(cpuPerCheck), 2)} | ${range(group.map((r) => r.rssKb / 1024))} | ${range(stmts, 1)} | ` +
+        `${range(group.map(cpuPerCheck), 2)} | ${range(group.map((r) => r.rssKb / 1024))} | ${range(stmts, 1)} | ${range(commits, 2)} | ` +
         `${group.map((r) => `${r.ok}/${r.checks}`).join(', ')} | ${range(
           group.map((r) => r.wallMs / 1000),
           1,
@@ -76,8 +77,8 @@ export function throughputTable(rows: Row[], phase: string, floor: string, floor
 
 export function daemonTable(rows: Row[], phase: string): string {
   const head =
-    '| sweep | accounts | C | sweep s | checks/s | × bare imapflow | CPU ms/check | peak RSS MB | DB stmts/check | GET /metrics MB | ms during | ms after |\n' +
-    '|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| sweep | accounts | C | sweep s | checks/s | × bare imapflow | CPU ms/check | peak RSS MB | DB stmts/check | DB commits/check | DB commits/s | GET /metrics MB | ms during | ms after |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   const lines: string[] = [];
   for (const group of groups(rows.filter((r) => r.phase === phase && r.metrics)).values()) {
     const r0 = group[0]!;
@@ -91,7 +92,10 @@ export function daemonTable(rows: Row[], phase: string): string {
         `${range(group.map((r) => r.rssKb / 1024))} | ${range(
           group.map((r) => (r.statements ?? NaN) / Math.max(1, r.checks)),
           1,
-        )} | ` +
+        )} | ${range(
+          group.map((r) => (r.commits ?? NaN) / Math.max(1, r.checks)),
+          2,
+        )} | ${range(group.map((r) => (r.commits ?? NaN) / (r.wallMs / 1000)))} | ` +
         `${range(
           group.map((r) => r.metrics!.bytes / 1e6),
           2,
