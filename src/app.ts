@@ -23,10 +23,11 @@ import { createImapLoginProbe } from './probes/imap-login.js';
 import { KnexDeliveryStore } from './db/delivery-store.js';
 import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
-import { cronIntervalSeconds, Scheduler } from './scheduler/scheduler.js';
 import { DeliverySampler } from './sweep/delivery-sampler.js';
 import { ClaimLoop } from './sweep/claim-loop.js';
 import { Fleet } from './sweep/fleet.js';
+import { Housekeeping } from './sweep/housekeeping.js';
+import { configNotices } from './config/load.js';
 
 export const VERSION = '0.1.0';
 
@@ -51,19 +52,20 @@ export interface Core {
   metrics: Metrics;
   probes: Record<Protocol, Probe>;
   checker: AccountChecker;
-  scheduler: Scheduler;
-  /** The daemon's pull loop over the shared database, and its membership of the fleet. */
+  /** The daemon's pull loop over the shared database, its membership of the fleet, the leader's chores. */
   claimLoop: ClaimLoop;
   fleet: Fleet;
+  housekeeping: Housekeeping;
   close(): Promise<void>;
 }
 
 /**
  * The composition root: config → keys → database → repository → metrics → probes → checker →
- * scheduler. The HTTP server is added by `serve` (src/daemon.ts). Nothing here starts timers.
+ * claim loop, fleet and housekeeping. The HTTP server is added by `serve` (src/daemon.ts). Nothing here starts timers.
  */
 export async function createCore(options: AppOptions): Promise<Core> {
   const { config, logger } = options;
+  for (const notice of configNotices(config)) logger.warn(notice);
   const db = openDatabase(config.database.url, {
     poolMax: config.database.poolMax,
     logger,
@@ -88,7 +90,7 @@ export async function createCore(options: AppOptions): Promise<Core> {
           : config.metrics.perAccountSeries,
       collectRuntime: options.runtimeMetrics ?? false,
       version: VERSION,
-      sweepIntervalSeconds: cronIntervalSeconds(config.scheduler.schedule),
+      checkIntervalSeconds: config.scheduler.checkIntervalSeconds,
       quotaWarningRatio: config.probes.quotaWarningPercent / 100,
     });
     const fullImap = createImapProbe({ quotaWarningRatio: config.probes.quotaWarningPercent / 100 });
@@ -136,17 +138,6 @@ export async function createCore(options: AppOptions): Promise<Core> {
         imapSession: createImapSessionRunner(),
       },
     });
-    const scheduler = new Scheduler(
-      { repo, checker, metrics, logger },
-      {
-        schedule: config.scheduler.schedule,
-        concurrency: config.scheduler.concurrency,
-        spreadMs: config.scheduler.spreadSeconds * 1000,
-        historyRetentionMs: config.history.retentionDays * 86_400_000,
-        drainTimeoutMs: config.shutdown.drainTimeoutSeconds * 1000,
-        deliverySample: config.delivery.samplePerSweep,
-      },
-    );
     const claimLoop = new ClaimLoop(
       {
         checker,
@@ -173,6 +164,12 @@ export async function createCore(options: AppOptions): Promise<Core> {
         heartbeatMs: config.replicas.heartbeatSeconds * 1000,
         leaderLeaseMs: config.replicas.leaderLeaseSeconds * 1000,
         perHostConcurrency: config.scheduler.perHostConcurrency,
+      },
+    );
+    const housekeeping = new Housekeeping(
+      { repo, metrics, logger, isLeader: () => fleet.isLeader },
+      {
+        schedule: config.history.pruneSchedule,
         historyRetentionMs: config.history.retentionDays * 86_400_000,
         pruneBatch: 5_000,
       },
@@ -186,9 +183,9 @@ export async function createCore(options: AppOptions): Promise<Core> {
       metrics,
       probes,
       checker,
-      scheduler,
       claimLoop,
       fleet,
+      housekeeping,
       close: () => db.close(),
     };
   } catch (error) {

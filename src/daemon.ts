@@ -21,7 +21,8 @@ export interface DaemonOptions {
 }
 
 /**
- * Starts the HTTP listener (with the API) and the scheduler on a built core. Refuses (throws
+ * Starts the HTTP listener (with the API), the fleet membership, the claim loop and the leader's
+ * housekeeping on a built core. Refuses (throws
  * UnsafeListenError) to serve the API without a token on a non-loopback address.
  */
 export async function startDaemon(core: Core, options: DaemonOptions = {}): Promise<Daemon> {
@@ -61,8 +62,15 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
   // Heartbeat first: the per-host share and the leader are known before the first claim.
   await fleet.start();
   if (config.scheduler.enabled) claimLoop.start();
+  core.housekeeping.start();
   logger.info(
-    { url, database: db.describe, accounts: restored, schedule: config.scheduler.schedule },
+    {
+      url,
+      database: db.describe,
+      accounts: restored,
+      checkIntervalSeconds: config.scheduler.checkIntervalSeconds,
+      pruneSchedule: config.history.pruneSchedule,
+    },
     `mailmon listening on ${url}`,
   );
 
@@ -74,6 +82,7 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
     stop: () =>
       (stopping ??= (async () => {
         await claimLoop.stop();
+        await core.housekeeping.stop();
         await fleet.stop();
         await http.close();
         await core.close();

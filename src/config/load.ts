@@ -21,13 +21,13 @@ export const ENV_VARS: Record<string, [string, EnvKind]> = {
   MAILMON_HTTP_PORT: ['http.port', 'number'],
   MAILMON_HTTP_TOKEN_HASHES: ['http.tokenHashes', 'list'],
   MAILMON_HTTP_TRUSTED_PROXIES: ['http.trustedProxies', 'list'],
-  MAILMON_SCHEDULE: ['scheduler.schedule', 'string'],
   MAILMON_CHECK_INTERVAL_SECONDS: ['scheduler.checkIntervalSeconds', 'number'],
   MAILMON_CONCURRENCY: ['scheduler.concurrency', 'number'],
   MAILMON_PER_HOST_CONCURRENCY: ['scheduler.perHostConcurrency', 'number'],
   MAILMON_CHECK_TIMEOUT_SECONDS: ['scheduler.checkTimeoutSeconds', 'number'],
   MAILMON_FAILED_THRESHOLD: ['status.failedThreshold', 'number'],
   MAILMON_HISTORY_RETENTION_DAYS: ['history.retentionDays', 'number'],
+  MAILMON_HISTORY_PRUNE_SCHEDULE: ['history.pruneSchedule', 'string'],
   MAILMON_LOG_LEVEL: ['log.level', 'string'],
   MAILMON_LOG_FORMAT: ['log.format', 'string'],
   MAILMON_TLS_EXTRA_CA_FILE: ['tls.extraCaFile', 'string'],
@@ -36,6 +36,33 @@ export const ENV_VARS: Record<string, [string, EnvKind]> = {
   MAILMON_EGRESS_ALLOW_CIDRS: ['egress.allowCidrs', 'list'],
   MAILMON_EGRESS_DENY_CIDRS: ['egress.denyCidrs', 'list'],
 };
+
+/**
+ * Keys older releases read, with what replaces them. A file, variable or override that still sets
+ * one starts mailmon all the same (a fleet upgrades one replica at a time, with its old config) but
+ * the key is ignored and `configNotices` carries a sentence that createCore logs as a warning.
+ */
+export const REMOVED_KEYS: Readonly<Record<string, { env?: string; instead: string }>> = {
+  'scheduler.schedule': {
+    env: 'MAILMON_SCHEDULE',
+    instead:
+      'the daemon no longer sweeps on a cron schedule, it claims each account when it falls due: ' +
+      'set how often an account is checked with scheduler.checkIntervalSeconds ' +
+      '(and how soon a due account is taken with replicas.pollSeconds)',
+  },
+  'scheduler.spreadSeconds': {
+    instead:
+      'check starts no longer come in bursts to spread: each account falls due at its own time ' +
+      '(scheduler.checkIntervalSeconds after the last) and scheduler.concurrency bounds how many run at once',
+  },
+};
+
+const notices = new WeakMap<object, readonly string[]>();
+
+/** Sentences about the loaded config that are worth a warning (removed keys still set). */
+export function configNotices(config: Readonly<Config>): readonly string[] {
+  return notices.get(config) ?? [];
+}
 
 export const DEFAULT_CONFIG_PATH = 'config/mailmon.yaml';
 
@@ -55,6 +82,18 @@ export function loadConfig({ env, overrides = {} }: LoadConfigOptions): Readonly
   const raw: Record<string, unknown> =
     path === undefined ? {} : readConfigFile(path, env.MAILMON_CONFIG !== undefined);
   const sources = new Map<string, string>();
+  const noted: string[] = [];
+  const dropRemoved = (from: string) => {
+    for (const [key, { instead }] of Object.entries(REMOVED_KEYS)) {
+      if (deletePath(raw, key))
+        noted.push(`config key ${key} (${from}) is no longer used and was ignored: ${instead}; remove it`);
+    }
+  };
+  if (path !== undefined) dropRemoved(`in ${path}`);
+  for (const [key, { env: name, instead }] of Object.entries(REMOVED_KEYS)) {
+    if (name !== undefined && (env[name] ?? '') !== '')
+      noted.push(`${name} (config key ${key}) is no longer used and was ignored: ${instead}; unset it`);
+  }
 
   for (const [name, [key, kind]] of Object.entries(ENV_VARS)) {
     const value = env[name];
@@ -65,10 +104,13 @@ export function loadConfig({ env, overrides = {} }: LoadConfigOptions): Readonly
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) setPath(raw, key, value);
   }
+  dropRemoved('from an override');
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0], sources, path));
-  return deepFreeze(parsed.data);
+  const config = deepFreeze(parsed.data);
+  if (noted.length > 0) notices.set(config, noted);
+  return config;
 }
 
 function readConfigFile(path: string, explicit: boolean): Record<string, unknown> {
@@ -125,6 +167,20 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     node = node[key] as Record<string, unknown>;
   }
   node[keys[keys.length - 1] as string] = value;
+}
+
+/** Removes `path` (a.b.c) from `target`; true when it was there. */
+function deletePath(target: Record<string, unknown>, path: string): boolean {
+  const keys = path.split('.');
+  let node: unknown = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  const last = keys[keys.length - 1] as string;
+  if (typeof node !== 'object' || node === null || !(last in node)) return false;
+  delete (node as Record<string, unknown>)[last];
+  return true;
 }
 
 function describeIssue(

@@ -80,13 +80,13 @@ export const configSchema = z
       .prefault({}),
     scheduler: z
       .object({
+        /** Run the claim loop at all (off: only `mailmon check` and the API test accounts). */
         enabled: z.boolean().default(true),
-        /** node-cron expression for sweeps (seconds field optional). */
-        schedule: cronField.default('*/5 * * * *'),
-        /** An account is due again this long after its last check's sweep started. */
+        /**
+         * An account is due again this long after it was last due. The claim loop takes each account
+         * when it falls due (within replicas.pollSeconds), so this is the whole schedule.
+         */
         checkIntervalSeconds: z.number().int().min(10).default(300),
-        /** Spread a sweep's check starts over this many seconds instead of firing all at once. */
-        spreadSeconds: z.number().min(0).default(60),
         /** At most this many checks run at once. */
         concurrency: z.number().int().min(1).max(LIMITS.maxConcurrency).default(16),
         /** At most this many checks run at once against one server host (providers throttle logins). */
@@ -120,8 +120,13 @@ export const configSchema = z
       .prefault({}),
     history: z
       .object({
-        /** Check results older than this are deleted after each sweep. 0 keeps everything. */
+        /** Check results older than this are deleted by the leader's pruning. 0 keeps everything. */
         retentionDays: z.number().int().min(0).default(30),
+        /**
+         * node-cron expression (seconds field optional) for when the leader prunes history, in
+         * bounded batches; e.g. '30 3 * * *' to prune at a quiet hour.
+         */
+        pruneSchedule: cronField.default('*/10 * * * *'),
       })
       .strict()
       .prefault({}),

@@ -13,10 +13,10 @@ export const PROTOCOLS: readonly Protocol[] = ['imap', 'smtp'];
 /** 10 ms .. 60 s: a healthy login is tens of ms, a check's deadline is tens of seconds. */
 export const CHECK_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
 
-/** Constant facts about this process: build info, start time, sweep interval. */
+/** Constant facts about this process: build info, start time, check interval. */
 export function registerProcessInfo(
   registry: Registry,
-  facts: { version: string; startedAt: Date; sweepIntervalSeconds: number },
+  facts: { version: string; startedAt: Date; checkIntervalSeconds: number },
 ): void {
   const registers = [registry];
   const constant = (name: string, help: string, value: number, labels: Record<string, string> = {}) =>
@@ -31,8 +31,8 @@ export function registerProcessInfo(
   );
   constant(
     'mailmon_sweep_interval_seconds',
-    'Configured time between sweeps, seconds.',
-    facts.sweepIntervalSeconds,
+    'Configured time between two checks of one account (scheduler.checkIntervalSeconds), seconds.',
+    facts.checkIntervalSeconds,
   );
 }
 

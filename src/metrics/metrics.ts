@@ -45,8 +45,8 @@ export interface MetricsOptions {
   collectRuntime: boolean;
   /** mailmon's version, exported as `mailmon_build_info{version}`. */
   version: string;
-  /** The configured sweep interval in seconds; the MailmonStale alert fires after two of them. */
-  sweepIntervalSeconds: number;
+  /** scheduler.checkIntervalSeconds: how often each account is checked (MailmonStale compares the lag with it). */
+  checkIntervalSeconds: number;
   /** When the daemon started (`mailmon_start_time_seconds`); default: now. */
   startedAt?: Date;
   /** Quota usage counted by `mailmon_mailbox_quota_warning_accounts` (probes.quotaWarningPercent / 100). Default 0.9. */
@@ -82,15 +82,15 @@ export class Metrics {
   private readonly mailbox: MailboxHealthMetrics;
 
   constructor(options: MetricsOptions) {
-    const interval = options.sweepIntervalSeconds;
+    const interval = options.checkIntervalSeconds;
     if (!(Number.isFinite(interval) && interval > 0)) {
-      throw new RangeError(`sweepIntervalSeconds must be a positive number, got ${interval}`);
+      throw new RangeError(`checkIntervalSeconds must be a positive number, got ${interval}`);
     }
     this.accounts = new AccountSeriesStore(options.perAccountSeries);
     registerProcessInfo(this.registry, {
       version: options.version,
       startedAt: options.startedAt ?? new Date(),
-      sweepIntervalSeconds: interval,
+      checkIntervalSeconds: interval,
     });
     this.statusCounts = createAccountCounts(this.registry);
     this.setStatusCounts({});

@@ -1,7 +1,7 @@
 // One replica's membership of the fleet, on a timer: its heartbeat (and the number of live replicas,
 // which sets its share of perHostConcurrency), the clock skew to the database, and the leader lease.
-// The leader brings the fleet-wide metrics from the database (accounts per status, schedule lag) and
-// runs the housekeeping (history pruning in bounded batches, outside any claim).
+// The leader brings the fleet-wide metrics from the database (accounts per status, schedule lag);
+// its housekeeping (history pruning) runs on its own schedule (housekeeping.ts).
 import { hostname } from 'node:os';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { HostLimiter } from '../checks/host-limiter.js';
@@ -22,10 +22,6 @@ export interface FleetConfig {
   leaderLeaseMs: number;
   /** The fleet-wide per-host limit this replica takes its share of. */
   perHostConcurrency: number;
-  /** History older than this is pruned by the leader; 0 keeps everything. */
-  historyRetentionMs: number;
-  /** Rows deleted per pruning statement. */
-  pruneBatch: number;
 }
 
 export interface FleetDeps {
@@ -97,8 +93,6 @@ export class Fleet {
     const oldest = await sweeps.oldestDue();
     metrics.replica.setLag(oldest === null ? 0 : Math.max(0, (dbNow - oldest) / 1000));
     await reconcileMetrics(repo, metrics);
-    if (this.config.historyRetentionMs > 0)
-      await repo.pruneHistory(new Date(Date.now() - this.config.historyRetentionMs), this.config.pruneBatch);
   }
 
   async stop(): Promise<void> {

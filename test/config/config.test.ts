@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV_VARS, loadConfig } from '../../src/config/load.js';
+import { ConfigError, ENV_VARS, configNotices, loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
@@ -41,8 +41,8 @@ describe('loadConfig', () => {
       'config key scheduler.concurrency (from MAILMON_CONCURRENCY) is invalid: too small',
     ],
     [
-      { MAILMON_SCHEDULE: 'every tuesday' },
-      'config key scheduler.schedule (from MAILMON_SCHEDULE) is invalid: is not a valid cron expression',
+      { MAILMON_HISTORY_PRUNE_SCHEDULE: 'every tuesday' },
+      'config key history.pruneSchedule (from MAILMON_HISTORY_PRUNE_SCHEDULE) is invalid: is not a valid cron expression',
     ],
     [
       { MAILMON_DATABASE_URL: 'postgres://x' },
@@ -64,6 +64,32 @@ describe('loadConfig', () => {
   ])('%o is refused with a sentence naming the key', (env, message) => {
     expect(() => loadConfig({ env: { MAILMON_CONFIG: '/dev/null', ...env } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { MAILMON_CONFIG: '/dev/null', ...env } })).toThrow(message);
+  });
+
+  it('an old file or variable setting a removed key starts, and the notice names the key and its replacement', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'mailmon-config-'));
+    const file = join(dir, 'mailmon.yaml');
+    await writeFile(file, "scheduler:\n  schedule: '*/5 * * * *'\n  spreadSeconds: 60\n  concurrency: 4\n");
+    const config = loadConfig({ env: { MAILMON_CONFIG: file, MAILMON_SCHEDULE: '* * * * *' } });
+    expect(config.scheduler.concurrency).toBe(4);
+    expect(config.scheduler).not.toHaveProperty('schedule');
+    const notices = configNotices(config);
+    expect(notices).toHaveLength(3);
+    expect(notices[0]).toMatch(
+      new RegExp(
+        `^config key scheduler\\.schedule \\(in ${file}\\) is no longer used and was ignored: .*scheduler\\.checkIntervalSeconds.*; remove it$`,
+      ),
+    );
+    expect(notices[1]).toMatch(
+      /^config key scheduler\.spreadSeconds .* is no longer used .*scheduler\.concurrency/,
+    );
+    expect(notices[2]).toMatch(
+      /^MAILMON_SCHEDULE \(config key scheduler\.schedule\) is no longer used .*; unset it$/,
+    );
+    expect(configNotices(loadConfig({ env: { MAILMON_CONFIG: '/dev/null' } }))).toEqual([]);
   });
 
   it('names unknown keys in the file', async () => {

@@ -35,7 +35,6 @@ export async function testCore(
       'egress.allowedPorts': null,
       'egress.tokenEndpointPorts': null,
       'scheduler.checkTimeoutSeconds': 3,
-      'scheduler.spreadSeconds': 0,
       'http.port': 0,
       ...overrides,
     },

@@ -105,7 +105,7 @@ for (const dialect of DIALECTS) {
         join(dir, 'mailmon.yaml'),
         [
           'http: { host: 127.0.0.1, port: 0 }',
-          "scheduler: { schedule: '* * * * * *', spreadSeconds: 0, checkTimeoutSeconds: 5, concurrency: 8, perHostConcurrency: 8 }",
+          'scheduler: { checkTimeoutSeconds: 5, concurrency: 8, perHostConcurrency: 8 }',
           'egress: { allowCidrs: [127.0.0.0/8, "::1/128"], allowedPorts: null, tokenEndpointPorts: null }',
           'log: { level: trace, format: json }',
           'status: { failedThreshold: 2 }',

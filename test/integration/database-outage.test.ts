@@ -6,7 +6,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Core } from '../../src/app.js';
 import { AccountStatus } from '../../src/accounts/types.js';
-import { runSweep } from '../../src/scheduler/sweep.js';
+import { runSweep } from '../../src/sweep/run-sweep.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
 import { mariadbTestDb, type TestDb } from '../helpers/databases.js';
 import { startMisbehaving, type MisbehavingServer } from '../peers/misbehaving.js';
@@ -97,7 +97,6 @@ describeWithPeer('mariadb', 'a database outage mid-sweep', () => {
       const sweep = runSweep(core, {
         signal: new AbortController().signal,
         concurrency: 3,
-        spreadMs: 0,
         accountIds: ids,
       });
       await new Promise((resolve) => setTimeout(resolve, 400));
@@ -123,7 +122,6 @@ describeWithPeer('mariadb', 'a database outage mid-sweep', () => {
       const after = await runSweep(core, {
         signal: new AbortController().signal,
         concurrency: 3,
-        spreadMs: 0,
         accountIds: ids,
       });
       expect([after.checked, after.failed, after.errors]).toEqual([3, 3, 0]);

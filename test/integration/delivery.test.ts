@@ -10,7 +10,7 @@ import type { ServiceAuthInput } from '../../src/accounts/repository.js';
 import { AccountStatus } from '../../src/accounts/types.js';
 import type { Core } from '../../src/app.js';
 import { KnexDeliveryStore } from '../../src/db/delivery-store.js';
-import { runSweep } from '../../src/scheduler/sweep.js';
+import { runSweep } from '../../src/sweep/run-sweep.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import { lmtpConf, quotaConf } from '../peers/dovecot-conf.js';
@@ -258,7 +258,6 @@ for (const dialect of DIALECTS) {
       const summary = await runSweep(core, {
         signal: new AbortController().signal,
         concurrency: 2,
-        spreadMs: 0,
         accountIds: [id],
         deliverySample: 1,
         keepReports: true,

@@ -8,7 +8,7 @@ import { generateKeyLine, parseKeyList } from '../../src/crypto/key-source.js';
 import { createKeyring } from '../../src/crypto/keyring.js';
 import { storedKeyUsage } from '../../src/crypto/stored-secrets.js';
 import { KnexAccountRepository } from '../../src/db/account-store.js';
-import { runSweep, type SweepSummary } from '../../src/scheduler/sweep.js';
+import { runSweep, type SweepSummary } from '../../src/sweep/run-sweep.js';
 import { collect, spawnCli } from '../helpers/cli.js';
 import { testCore } from '../helpers/core.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
@@ -83,7 +83,6 @@ for (const dialect of DIALECTS) {
         const summary = await runSweep(core, {
           signal: new AbortController().signal,
           concurrency: 16,
-          spreadMs: 0,
           accountIds: ids,
           keepReports: true,
         });

@@ -119,7 +119,7 @@ for (const dialect of DIALECTS) {
         perAccountSeries: 'all',
         collectRuntime: false,
         version: 'test',
-        sweepIntervalSeconds: 300,
+        checkIntervalSeconds: 300,
       });
       await restoreMetrics(core.repo, restarted);
       samples = await scrape(restarted);

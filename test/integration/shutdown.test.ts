@@ -27,7 +27,7 @@ describeWithPeer('dovecot', 'mailmon serve shuts down cleanly on SIGTERM', () =>
       join(dir, 'mailmon.yaml'),
       [
         'http: { port: 0 }',
-        'scheduler: { concurrency: 2, perHostConcurrency: 2, spreadSeconds: 0, checkTimeoutSeconds: 2 }',
+        'scheduler: { concurrency: 2, perHostConcurrency: 2, checkTimeoutSeconds: 2 }',
         'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null }',
         'shutdown: { drainTimeoutSeconds: 10 }',
         'log: { format: json }',

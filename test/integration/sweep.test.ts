@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AccountInput, ServiceAuthInput } from '../../src/accounts/repository.js';
 import { AccountStatus } from '../../src/accounts/types.js';
 import type { Core } from '../../src/app.js';
-import { runSweep } from '../../src/scheduler/sweep.js';
+import { runSweep } from '../../src/sweep/run-sweep.js';
 import { generateKeyLine } from '../../src/crypto/key-source.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import { testCore, type LogCapture } from '../helpers/core.js';
@@ -74,7 +74,6 @@ for (const dialect of DIALECTS) {
       runSweep(core, {
         signal: new AbortController().signal,
         concurrency: 8,
-        spreadMs: 0,
         accountIds: ids,
         keepReports: true,
       });
@@ -141,7 +140,6 @@ for (const dialect of DIALECTS) {
         const summary = await runSweep(sending, {
           signal: new AbortController().signal,
           concurrency: 1,
-          spreadMs: 0,
           accountIds: [id!],
           keepReports: true,
         });
@@ -170,7 +168,6 @@ for (const dialect of DIALECTS) {
         runSweep(c, {
           signal: new AbortController().signal,
           concurrency: 1,
-          spreadMs: 0,
           accountIds: [id],
           keepReports: true,
         });

@@ -47,7 +47,7 @@ export function newMetrics(overrides: Partial<MetricsOptions> = {}): Metrics {
     perAccountSeries: 'all',
     collectRuntime: false,
     version: '1.2.3',
-    sweepIntervalSeconds: 300,
+    checkIntervalSeconds: 300,
     ...overrides,
   });
 }

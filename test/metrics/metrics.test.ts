@@ -136,7 +136,7 @@ describe('Metrics: per-account series', () => {
   it('rejects a cap that is not a non-negative integer, and a sweep interval that is not positive', () => {
     expect(() => newMetrics({ perAccountSeries: { max: -1 } })).toThrow(RangeError);
     expect(() => newMetrics({ perAccountSeries: { max: 1.5 } })).toThrow(RangeError);
-    expect(() => newMetrics({ sweepIntervalSeconds: 0 })).toThrow(RangeError);
+    expect(() => newMetrics({ checkIntervalSeconds: 0 })).toThrow(RangeError);
   });
 });
 

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { CheckReport } from '../../checks/account-checker.js';
-import { runSweep } from '../../scheduler/sweep.js';
+import { runSweep } from '../../sweep/run-sweep.js';
 import { CliError, EXIT, withCore, type CliIo } from '../context.js';
 import { statusName, table } from '../format.js';
 import { parseId } from './accounts.js';
@@ -42,7 +42,6 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
           const summary = await runSweep(core, {
             signal: controller.signal,
             concurrency: core.config.scheduler.concurrency,
-            spreadMs: 0,
             accountIds: ids,
             keepReports: true,
             onResult: () => bar?.increment(),

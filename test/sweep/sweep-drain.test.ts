@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountChecker } from '../../src/checks/account-checker.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { runSweep, type SweepDeps } from '../../src/scheduler/sweep.js';
+import { runSweep, type SweepDeps } from '../../src/sweep/run-sweep.js';
 import { LogCapture } from '../helpers/core.js';
 import { newMetrics } from '../metrics/fixtures.js';
 
@@ -32,7 +32,6 @@ describe('runSweep while draining', () => {
       signal: new AbortController().signal,
       stopStarting: stopStarting.signal,
       concurrency: 1,
-      spreadMs: 1_000,
       accountIds: [1, 2, 3],
     });
     expect(summary.errors).toBe(1);

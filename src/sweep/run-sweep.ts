@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { AccountRepository } from '../accounts/repository.js';
 import type { AccountChecker, CheckReport } from '../checks/account-checker.js';
@@ -22,8 +21,6 @@ export interface SweepOptions {
   stopStarting?: AbortSignal;
   /** Global concurrency limit. */
   concurrency: number;
-  /** Spread check starts evenly over this many ms (0 = start as fast as the limits allow). */
-  spreadMs: number;
   /** Check only these accounts (default: every due account). */
   accountIds?: number[];
   /** This many of the accounts, picked at random, get a delivery round trip (default 0). */
@@ -61,8 +58,10 @@ const TIMEOUT_CODES = new Set(['deadline_exceeded', 'connect_timeout', 'greeting
 export const DUE_SLACK_MS = 1_000;
 
 /**
- * One sweep: every due, non-deleted account is checked once, with bounded concurrency and starts
- * spread over `spreadMs`. Never throws for one account's trouble: errors are logged and counted.
+ * One pass over a list of accounts (`mailmon check`; default: every due, non-deleted account), each
+ * checked once with bounded concurrency. The daemon does not use it: its claim loop
+ * (sweep/claim-loop.ts) pulls due accounts as slots free up. Never throws for one account's trouble:
+ * errors are logged and counted.
  */
 export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<SweepSummary> {
   const clock = deps.clock ?? (() => new Date());
@@ -81,7 +80,6 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
     errors: 0,
     reports: [],
   };
-  const gap = ids.length > 1 ? options.spreadMs / ids.length : 0;
   const sampled = pickSample(ids, options.deliverySample ?? 0);
   const stopStarting = options.stopStarting ?? options.signal;
   // Every running check and waiting start listens on these signals: many listeners are expected,
@@ -89,9 +87,8 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
   setMaxListeners(Math.max(ids.length, options.concurrency) * 4 + 10, options.signal, stopStarting);
 
   await Promise.all(
-    ids.map(async (id, index) => {
+    ids.map(async (id) => {
       try {
-        if (gap > 0 && index > 0) await sleep(gap * index, undefined, { signal: stopStarting });
         const report = await limit(() => {
           // Checks still queued when shutdown begins are not started.
           if (stopStarting.aborted) return null;
