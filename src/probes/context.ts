@@ -45,6 +45,11 @@ const SUMMARY: Record<FailureCode, string> = {
   quota_exceeded: 'mailbox full',
   delivery_junk: 'delivery probe filed as junk',
   delivery_lost: 'delivery probe lost',
+  // Lockout-safe auth (issue 11): the reason names the fix.
+  basic_auth_disabled: 'password login disabled by the provider (move the account to OAuth)',
+  account_locked: 'account locked or disabled (an admin must unlock it)',
+  password_expired: 'password expired (renew the password)',
+  ip_banned: "mailmon's address looks banned after failed logins (ask the provider to unban it)",
 };
 
 /** "IMAP login rejected: AUTHENTICATIONFAILED (imap.example.com:993)", at most 254 characters. */

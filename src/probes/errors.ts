@@ -36,9 +36,34 @@ export const FAILURE_CODES = [
   'quota_exceeded', // the mailbox is full: at or over 100 % of its quota, or the server said OVERQUOTA
   'delivery_junk', // warning: the delivery probe message arrived, but in the Junk folder
   'delivery_lost', // the delivery probe message did not arrive within delivery.lostAfterSeconds
+  // Lockout-safe auth (issue 11): what the server said about the credentials, so the fix is named.
+  'basic_auth_disabled', // the provider no longer accepts a password here (Microsoft 5.7.139/5.7.30, Google 5.7.9/5.7.14): move to OAuth
+  'account_locked', // the server says the account is locked, disabled or suspended: an admin unlocks it
+  'password_expired', // the server says the password expired (IMAP [EXPIRED]): the user renews it
+  'ip_banned', // the host refused our logins and now refuses or drops our connections: mailmon's IP looks banned
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/**
+ * Failures that mean "the credentials need a person": retrying them on schedule only adds failed
+ * logins (and lockouts, fail2ban bans), so after one of these the account's checks back off
+ * (checks/next-due.ts) until its credentials are saved again or someone tests it by hand.
+ * Network and TLS failures are not here: they keep the normal interval.
+ */
+export const CREDENTIAL_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>([
+  'auth_rejected',
+  // Lockout-safe auth (issue 11)
+  'basic_auth_disabled',
+  'account_locked',
+  'password_expired',
+  'ip_banned',
+]);
+
+/** True when `code` is a failure that only a person can fix (see CREDENTIAL_FAILURES). */
+export function isCredentialFailure(code: FailureCode | null | undefined): boolean {
+  return code != null && CREDENTIAL_FAILURES.has(code);
+}
 
 /** Phases a probe walks through, in order; a failure names the phase it happened in. */
 export const PHASES = [

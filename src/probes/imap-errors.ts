@@ -1,5 +1,6 @@
 // imapflow's errors → the failure catalogue. Pure: what failed is read off the error, the phase
 // the check was in and what the server advertised.
+import { imapAuthVerdict } from './auth-verdict.js';
 import { deadlineFailure, type CheckContext } from './context.js';
 import { DeadlineError } from './deadline.js';
 import { ProbeError, toError, type Phase } from './errors.js';
@@ -90,7 +91,9 @@ function authFailure(err: ImapflowError, ctx: CheckContext, info: ImapFailureInf
     );
   }
   const code = err.serverResponseCode ?? err.responseStatus;
-  return new ProbeError('auth_rejected', 'auth', code ?? text ?? 'credentials refused', {
+  const verdict = imapAuthVerdict({ code: err.serverResponseCode, text });
+  const said = verdict === 'auth_rejected' ? undefined : [code, text].filter(Boolean).join(' ');
+  return new ProbeError(verdict, 'auth', said || code || text || 'credentials refused', {
     cause: err,
     response: { code, text },
   });

@@ -6,6 +6,7 @@
 // Failures get the same codes as the full probe. OAuth2 targets go to the full probe.
 import { performance } from 'node:perf_hooks';
 import { createCheckContext, deadlineFailure, guardRun, type CheckContext } from './context.js';
+import { imapAuthVerdict } from './auth-verdict.js';
 import { DeadlineError } from './deadline.js';
 import { ProbeError, toError, type Phase } from './errors.js';
 import { capabilitiesIn, ImapWire, quoted, ServerClosedError, type TaggedReply } from './imap-wire.js';
@@ -171,7 +172,9 @@ async function login(ctx: CheckContext, wire: ImapWire, caps: Set<string>): Prom
   if (reply.status === 'OK') return;
   const code = reply.code ?? reply.status;
   const text = reply.text.replace(/\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)/, '') || undefined;
-  throw new ProbeError('auth_rejected', 'auth', code, { response: { code, text } });
+  const verdict = imapAuthVerdict({ code: reply.code, text });
+  const said = verdict === 'auth_rejected' ? code : [code, text].filter(Boolean).join(' ');
+  throw new ProbeError(verdict, 'auth', said, { response: { code, text } });
 }
 
 /**

@@ -1,6 +1,7 @@
 // nodemailer's SMTP errors → the failure catalogue. nodemailer tags each error with a type
 // (`code`: ECONNECTION, ETLS, EAUTH, EENVELOPE, ...), the command in flight (`command`), the
 // server's reply (`response`, `responseCode`) and, for socket errors, the errno as `originalCode`.
+import { smtpAuthVerdict } from './auth-verdict.js';
 import { deadlineFailure, type CheckContext } from './context.js';
 import { DeadlineError } from './deadline.js';
 import { ProbeError, toError, type Phase, type ServerResponse } from './errors.js';
@@ -91,6 +92,10 @@ export function classifySmtpFailure(thrown: unknown, ctx: CheckContext, info: Sm
     return new ProbeError('ehlo_rejected', 'ehlo', said(response) || err.message, { cause: err, response });
   }
   if (type === 'EAUTH') {
+    // Before the mechanism rule: Google answers "534 5.7.9 Application-specific password required".
+    const verdict = smtpAuthVerdict(response);
+    if (verdict !== 'auth_rejected')
+      return new ProbeError(verdict, 'auth', said(response), { cause: err, response });
     if (err.responseCode && MECHANISM_REPLIES.has(err.responseCode)) {
       return new ProbeError('auth_mechanism_unsupported', 'auth', said(response), { cause: err, response });
     }

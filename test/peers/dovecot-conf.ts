@@ -6,6 +6,11 @@ import { userInfo } from 'node:os';
 export interface DovecotUser {
   user: string;
   pass: string;
+  /**
+   * passdb extra fields (space-separated key=value), e.g. `nologin reason=Account_locked` or
+   * `code=pass_expired`: how a real server says "locked" or "expired" (RFC 5530 response codes).
+   */
+  extra?: string;
 }
 
 export interface Identity {
@@ -60,10 +65,12 @@ export function identity(): Identity {
   };
 }
 
-export function passwdLine({ user, pass }: DovecotUser): string {
+export function passwdLine({ user, pass, extra }: DovecotUser): string {
   if (/[:\n]/.test(user)) throw new Error(`Dovecot test user name must not contain ':' or newlines`);
+  if (extra !== undefined && /[:\n]/.test(extra))
+    throw new Error(`Dovecot extra fields must not contain ':' or newlines`);
   // Base64 so any password (colons included) survives the passwd-file format.
-  return `${user}:{PLAIN.b64}${Buffer.from(pass, 'utf8').toString('base64')}::::::`;
+  return `${user}:{PLAIN.b64}${Buffer.from(pass, 'utf8').toString('base64')}::::::${extra ?? ''}`;
 }
 
 export interface ConfInput {

@@ -33,6 +33,12 @@ export interface SmtpServerOptions {
    * round-trip test). A rejection answers the client 451 and the message is not recorded.
    */
   onMessage?: (msg: ReceivedMessage) => Promise<void>;
+  /**
+   * The reply to a refused AUTH (default 535 "5.7.8 Authentication credentials invalid"), the
+   * message starting with its enhanced code, e.g. Microsoft's `535 5.7.139 ... SmtpClientAuthentication
+   * is disabled for the Tenant`. `refuseAll` refuses even the right password (basic auth is off).
+   */
+  authFailure?: { responseCode: number; message: string; refuseAll?: boolean };
   /** Passed through to smtp-server last; overrides anything above. */
   serverOptions?: Partial<SMTPServerOptions>;
 }
@@ -92,7 +98,7 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<TestSmtp
     allowInsecureAuth: opts.allowInsecureAuth ?? false,
     authOptional: opts.authOptional ?? false,
     onAuth(auth, _session, callback) {
-      const ok = checkAuth(auth, opts);
+      const ok = checkAuth(auth, opts) && opts.authFailure?.refuseAll !== true;
       const user = auth.username ?? '';
       authAttempts.push({ method: auth.method, user, ok });
       if (ok) return callback(null, { user });
@@ -102,7 +108,11 @@ export async function startSmtpServer(opts: SmtpServerOptions): Promise<TestSmtp
           data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' },
         });
       }
-      const err = Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 });
+      const failure = opts.authFailure ?? {
+        responseCode: 535,
+        message: '5.7.8 Authentication credentials invalid',
+      };
+      const err = Object.assign(new Error(failure.message), { responseCode: failure.responseCode });
       return callback(err);
     },
     onData(stream, session, callback) {

@@ -21,6 +21,9 @@ const PASS = 'correct horse battery staple';
 /** Not quotable in IMAP: goes out as a literal. */
 const ODD_USER = 'bob';
 const ODD_PASS = 'pässwörd "quoted" \\ back';
+/** Disabled in Dovecot's passdb (`nologin`): Dovecot answers NO [CONTACTADMIN] (RFC 5530). */
+const LOCKED_USER = 'carol';
+const LOCKED_PASS = 'right password, locked account';
 const full = createImapProbe();
 const lean = createImapLoginProbe({ full });
 
@@ -36,6 +39,7 @@ describeWithPeer('dovecot', 'lean IMAP probe against Dovecot', () => {
     const users = [
       { user: USER, pass: PASS },
       { user: ODD_USER, pass: ODD_PASS },
+      { user: LOCKED_USER, pass: LOCKED_PASS, extra: 'nologin reason=Account_locked_by_the_admin' },
     ];
     [good, expired] = await Promise.all([startDovecot({ users }), startDovecot({ users, cert: 'expired' })]);
   });
@@ -111,6 +115,18 @@ describeWithPeer('dovecot', 'lean IMAP probe against Dovecot', () => {
     expect(l.reason).toBe(f.reason);
     expect(l.response).toEqual(f.response);
     expect(l.response?.code).toBe('AUTHENTICATIONFAILED');
+  });
+
+  it('a locked account (passdb nologin, NO [CONTACTADMIN]): account_locked from both probes', async () => {
+    const t = target({ username: LOCKED_USER, secret: LOCKED_PASS });
+    const [{ result: l }, { result: f }] = await Promise.all([runProbe(lean, t), runProbe(full, t)]);
+    expect(outcome(l)).toEqual({ ok: false, code: 'account_locked', phase: 'auth' });
+    expect(outcome(f)).toEqual(outcome(l));
+    expect(l.reason).toBe(f.reason);
+    expect(l.response?.code).toBe('CONTACTADMIN');
+    expect(l.reason).toMatch(
+      /^IMAP account locked or disabled \(an admin must unlock it\): CONTACTADMIN Account_locked_by_the_admin/,
+    );
   });
 
   it('an expired certificate: tls_cert_expired, as the full probe says, before any credential is sent', async () => {

@@ -128,6 +128,40 @@ describe('SMTP probe against smtp-server', () => {
     expect(result.response).toEqual({ code: '538', text: 'Error: Must issue a STARTTLS command first' });
   });
 
+  // Lockout-safe auth (issue 11): what Microsoft 365 answers once basic auth is off says "move to OAuth".
+  it.each([
+    [
+      535,
+      '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.',
+      '535 5.7.139',
+    ],
+    [550, '5.7.30 Basic authentication is not supported for Client Submission.', '550 5.7.30'],
+  ])(
+    'AUTH answered %i %s, even for the right password: basic_auth_disabled',
+    async (responseCode, message, code) => {
+      const server = await serve({ authFailure: { responseCode, message, refuseAll: true } });
+      const { result } = await runProbe(probe, target(server));
+      expect(outcome(result)).toEqual({ ok: false, code: 'basic_auth_disabled', phase: 'auth' });
+      expect(result.response?.code).toBe(code);
+      expect(result.reason).toMatch(
+        /^SMTP password login disabled by the provider \(move the account to OAuth\)/,
+      );
+      expect(server.authAttempts).toEqual([{ method: 'PLAIN', user: USER, ok: false }]);
+    },
+  );
+
+  it('AUTH answered 535 5.7.8 ... account locked: account_locked', async () => {
+    const server = await serve({
+      authFailure: {
+        responseCode: 535,
+        message: '5.7.8 Authentication failed: account locked',
+        refuseAll: true,
+      },
+    });
+    const { result } = await runProbe(probe, target(server));
+    expect(outcome(result)).toEqual({ ok: false, code: 'account_locked', phase: 'auth' });
+  });
+
   it('STARTTLS required but refused: starttls_unavailable', async () => {
     const server = await serve({ hideSTARTTLS: true, disabledCommands: ['STARTTLS'] });
     const { result } = await runProbe(probe, target(server));
