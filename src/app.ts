@@ -5,6 +5,7 @@ import { AccountChecker } from './checks/account-checker.js';
 import { CheckLeases } from './checks/check-leases.js';
 import { readExtraCa } from './checks/extra-ca.js';
 import { HostLimiter } from './checks/host-limiter.js';
+import { HostBackoff } from './checks/host-backoff.js';
 import { restoreMetrics } from './checks/metrics-sync.js';
 import type { Config } from './config/schema.js';
 import { loadKeyring } from './crypto/key-source.js';
@@ -127,7 +128,13 @@ export async function createCore(options: AppOptions): Promise<Core> {
         checkIntervalMs: config.scheduler.checkIntervalSeconds * 1000,
         testSendTo: config.probes.testSendTo,
         ...(extraCaPem === undefined ? {} : { extraCaPem }),
+        authBackoffMaxMs: config.scheduler.authBackoffMaxHours * 3_600_000,
       },
+      hostBackoff: new HostBackoff({
+        threshold: config.scheduler.hostBackoffAfterRefusals,
+        // A refused connection within the longest backoff after a refused login looks like a ban.
+        banWindowMs: Math.max(3_600_000, config.scheduler.authBackoffMaxHours * 3_600_000),
+      }),
       delivery: {
         store: new KnexDeliveryStore(db.knex),
         metrics,

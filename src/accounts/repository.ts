@@ -12,7 +12,7 @@ import type {
 } from '../probes/types.js';
 import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
-import type { AccountStatus, DeliverySetting, EmailAccount } from './types.js';
+import type { AccountStatus, AuthBackoff, DeliverySetting, EmailAccount } from './types.js';
 
 /** One side's credentials as given on import or save. */
 export interface ServiceAuthInput {
@@ -61,6 +61,12 @@ export interface AccountInput {
   outgoing: ServiceAuthInput | null;
   /** The delivery round trip opt-in; undefined keeps the stored setting (off on create). */
   delivery?: DeliverySetting;
+  /**
+   * False when the save changes no credential (server, port, user, security, mechanism, secrets):
+   * an account backing off after credential failures keeps its backoff and due time. Undefined
+   * counts as changed (a save resets the backoff and makes the account due now).
+   */
+  credentialsChanged?: boolean;
 }
 
 /** An account's two sides, by the name of the field that holds them. */
@@ -71,6 +77,12 @@ export interface StoredAccount {
   account: EmailAccount;
   /** False when the side's stored password (an oauth2 side's access token) is empty or absent. */
   hasPassword(side: SideName): boolean;
+  /**
+   * True when `candidate` is the side's stored password (an oauth2 side's access token): a save
+   * that sends the same stale password again changes no credentials (the auth backoff stays).
+   * Absent: every password given counts as new.
+   */
+  samePassword?(side: SideName, candidate: string): boolean;
 }
 
 /** One side's stored result, without secrets. */
@@ -113,6 +125,8 @@ export interface CheckRecord {
   outcome: CheckOutcome;
   sides: Omit<SideCheck, 'lastSuccessAt' | 'tlsNotAfter'>[];
   nextDueAt: Date;
+  /** The account's credential failures in a row after this check (migration 007); absent: unchanged. */
+  authBackoff?: AuthBackoff;
   /**
    * The account's `updated` when the check loaded it. When set, the result is only applied while
    * the account is unchanged: a save during the check (new password, removed side) supersedes it.
@@ -183,6 +197,8 @@ export interface AccountRepository {
   /** Deletes history older than `olderThan`, `batch` rows per statement; returns the rows deleted. */
   pruneHistory(olderThan: Date, batch?: number): Promise<number>;
   statusCounts(): Promise<Record<AccountStatus, number>>;
+  /** Non-deleted accounts backing off after credential failures, by the code that started it. */
+  backingOffCounts(): Promise<Partial<Record<FailureCode, number>>>;
   /** The stored password for a server/port/user on one side, for "use stored password" tests. */
   findStoredPassword(side: Protocol, server: string, port: number, username: string): Promise<string | null>;
   /**

@@ -37,14 +37,50 @@ export function settleAccount(draft: AccountDraft, stored: StoredAccount | null)
   if (stored?.account.accountStatus === AccountStatus.Deleted) throw new AccountDeletedError(id);
   const side = (name: SideName) =>
     settleSide(name, draft[name], stored?.account[name] ?? null, () => stored?.hasPassword(name) ?? false);
+  const incoming = side('incoming');
+  const outgoing = side('outgoing');
   return {
     emailAccountId: id,
     emailAddress: draft.emailAddress,
     associateId: draft.associateId,
-    incoming: side('incoming'),
-    outgoing: side('outgoing'),
+    incoming,
+    outgoing,
     ...(draft.delivery === undefined ? {} : { delivery: draft.delivery }),
+    credentialsChanged:
+      stored === null ||
+      credentialsChanged(stored, 'incoming', incoming) ||
+      credentialsChanged(stored, 'outgoing', outgoing),
   };
+}
+
+/**
+ * Whether saving `next` as side `name` changes what the side logs in with: where it connects, as
+ * whom, how, and with which secret. Only then does a save end a backoff after credential failures.
+ */
+export function credentialsChanged(
+  stored: StoredAccount,
+  name: SideName,
+  next: ServiceAuthInput | null,
+): boolean {
+  const was = stored.account[name];
+  if (was === null || next === null) return was !== next;
+  if (
+    was.server.toLowerCase() !== next.server.toLowerCase() ||
+    was.port !== next.port ||
+    was.username !== next.username ||
+    was.authType !== next.authType ||
+    was.security !== next.security
+  )
+    return true;
+  if (next.password !== undefined && stored.samePassword?.(name, next.password) !== true) return true;
+  const [a, b] = [was.oauth ?? null, next.oauth ?? null];
+  if (a === null || b === null) return a !== b;
+  return (
+    a.tokenUrl !== b.tokenUrl ||
+    a.clientId !== b.clientId ||
+    b.refreshToken !== undefined ||
+    (b.clientSecret !== undefined && b.clientSecret !== null)
+  );
 }
 
 function settleSide(

@@ -1,3 +1,4 @@
+import type { FailureCode } from '../probes/errors.js';
 import type { AuthType, Protocol, Security } from '../probes/types.js';
 
 /** SuperOffice's EmailAccountStatus enum, verbatim. */
@@ -67,6 +68,15 @@ export interface EmailAccount {
   nextDueAt: Date | null;
   /** The delivery round trip setting (absent = off, e.g. an account built outside the repository). */
   delivery?: DeliverySetting;
+  /** Lockout-safe checks (issue 11); absent = none (an account built outside the repository). */
+  authBackoff?: AuthBackoff;
+}
+
+/** Credential failures in a row: while `failures` > 0 the account's checks back off (checks/next-due.ts). */
+export interface AuthBackoff {
+  failures: number;
+  /** The credential failure that started it (e.g. auth_rejected), null when not backing off. */
+  code: FailureCode | null;
 }
 
 /** Per-account opt-in to the delivery round trip (a probe message through its own SMTP side). */

@@ -1,6 +1,6 @@
 import type { AccountRepository, RecordedCheck } from '../accounts/repository.js';
 import { combineResults, type CheckOutcome } from '../accounts/status.js';
-import { AccountStatus, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
+import { AccountStatus, type AuthBackoff, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
 import type { Logger } from '../logging/logger.js';
 import { failureResult } from '../probes/context.js';
 import type { FailureCode, ProbeError } from '../probes/errors.js';
@@ -13,7 +13,8 @@ import type { Claim } from '../db/sweep-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { CheckObserver, type ObservedMetrics } from './check-observer.js';
 import { abandonedResults, type CheckLeases } from './check-leases.js';
-import { nextDueAt } from './next-due.js';
+import { backoffCode, nextAuthFailures, nextDueAt, waitMs } from './next-due.js';
+import type { HostBackoff } from './host-backoff.js';
 import { withExtraCa } from './extra-ca.js';
 import type { HostLimiter } from './host-limiter.js';
 
@@ -27,6 +28,8 @@ export interface CheckerConfig {
   testSendTo?: string | null;
   /** CA certificates (PEM, tls.extraCaFile) trusted for every target that brings no CA of its own. */
   extraCaPem?: string;
+  /** The longest wait of the backoff after credential failures (scheduler.authBackoffMaxHours), ms. */
+  authBackoffMaxMs?: number;
 }
 
 export interface CheckerDeps {
@@ -47,6 +50,8 @@ export interface CheckerDeps {
   leases?: CheckLeases;
   /** The delivery round trip (issue 12); absent: never run. */
   delivery?: CheckerDelivery;
+  /** Per-host login backoff and ip_banned (this replica's memory); absent: none. */
+  hostBackoff?: HostBackoff;
 }
 
 export interface CheckOptions {
@@ -131,11 +136,21 @@ export class AccountChecker {
       }
       const outcome = combineResults(results);
       const checkedAt = this.clock();
-      const intervalMs = this.deps.config.checkIntervalMs;
-      // The one place the next due time is decided (database clock when claimed: see next-due.ts).
+      // The one place the next due time is decided (database clock when claimed: see next-due.ts),
+      // backing off after credential failures (the count lives on the row: every replica sees it).
+      const authBackoff = this.authBackoffAfter(account, results);
+      const schedule = {
+        intervalMs: this.deps.config.checkIntervalMs,
+        ...(this.deps.config.authBackoffMaxMs === undefined
+          ? {}
+          : { maxBackoffMs: this.deps.config.authBackoffMaxMs }),
+        // Only a credential failure backs off: network and TLS failures keep the normal interval.
+        authFailures: backoffCode(results) === null ? 0 : authBackoff.failures,
+        hostStep: this.deps.hostBackoff?.step(this.sideHosts(account)) ?? 0,
+      };
       const nextDue = claim
-        ? nextDueAt({ dueAt: claim.dueAt, now: claim.claimedAt + (performance.now() - started), intervalMs })
-        : (options.dueFrom ?? checkedAt).getTime() + intervalMs;
+        ? nextDueAt({ ...schedule, dueAt: claim.dueAt, now: claim.claimedAt + (performance.now() - started) })
+        : (options.dueFrom ?? checkedAt).getTime() + waitMs(schedule);
       const sides = results.map((r) => ({
         side: r.protocol,
         checkedAt,
@@ -151,7 +166,7 @@ export class AccountChecker {
         : { loadedUpdated: account.updated };
       const recorded = await this.deps.repo.recordCheck(
         id,
-        { checkedAt, outcome, sides, nextDueAt: new Date(nextDue), ...fence },
+        { checkedAt, outcome, sides, nextDueAt: new Date(nextDue), authBackoff, ...fence },
         this.deps.config.failedThreshold,
       );
       if (recorded !== null) this.observer.checked(account, results, recorded, checkedAt, epoch);
@@ -160,6 +175,17 @@ export class AccountChecker {
     } finally {
       inFlight.inFlight.dec();
     }
+  }
+
+  /** The account's credential failures in a row after `results` (see next-due.ts). */
+  private authBackoffAfter(account: EmailAccount, results: readonly ProbeResult[]): AuthBackoff {
+    const previous = account.authBackoff ?? { failures: 0, code: null };
+    const failures = nextAuthFailures(previous.failures, results);
+    return { failures, code: failures === 0 ? null : (backoffCode(results) ?? previous.code) };
+  }
+
+  private sideHosts(account: EmailAccount): string[] {
+    return [account.incoming, account.outgoing].flatMap((side) => (side ? [side.server] : []));
   }
 
   /** The account's sides, then (when configured, and both sides passed) the delivery round trip. */
@@ -230,7 +256,12 @@ export class AccountChecker {
       }
     }
     const timeoutMs = Math.max(1, config.timeoutMs - (performance.now() - started));
-    return this.probeOne(this.targetFor(protocol, auth, account.emailAddress), signal, timeoutMs);
+    const result = await this.probeOne(
+      this.targetFor(protocol, auth, account.emailAddress),
+      signal,
+      timeoutMs,
+    );
+    return this.deps.hostBackoff?.observe(auth.server, result) ?? result;
   }
 
   private sideTargets(account: EmailAccount): ProbeTarget[] {

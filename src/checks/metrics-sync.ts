@@ -28,6 +28,7 @@ export async function restoreMetrics(repo: AccountRepository, metrics: Metrics):
     }
   }
   metrics.setStatusCounts(await repo.statusCounts());
+  metrics.setBackingOff(await repo.backingOffCounts());
   return snapshot.length;
 }
 
@@ -39,5 +40,7 @@ export async function restoreMetrics(repo: AccountRepository, metrics: Metrics):
  */
 export async function reconcileMetrics(repo: AccountRepository, metrics: Metrics): Promise<void> {
   metrics.setStatusCounts(await repo.statusCounts());
+  // Next to the status counts, so it moves with them (to the fleet leader).
+  metrics.setBackingOff(await repo.backingOffCounts());
   metrics.retainAccounts(await repo.listActiveAccountIds());
 }

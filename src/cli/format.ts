@@ -47,6 +47,10 @@ export function accountJson(account: EmailAccount, lastChecks?: SideCheck[]) {
     lastCheckAt: account.lastCheckAt?.toISOString() ?? null,
     lastSuccessAt: account.lastSuccessAt?.toISOString() ?? null,
     nextDueAt: account.nextDueAt?.toISOString() ?? null,
+    authBackoff:
+      account.authBackoff && account.authBackoff.failures > 0
+        ? { failures: account.authBackoff.failures, code: account.authBackoff.code ?? 'auth_rejected' }
+        : null,
     ...(lastChecks ? { lastChecks } : {}),
   };
 }

@@ -93,6 +93,14 @@ export const configSchema = z
         perHostConcurrency: z.number().int().min(1).max(LIMITS.maxConcurrency).default(4),
         /** Hard deadline for one side (IMAP or SMTP) of one check. */
         checkTimeoutSeconds: z.number().min(1).max(LIMITS.maxCheckTimeoutSeconds).default(30),
+        /**
+         * After a credential failure (auth_rejected, basic_auth_disabled, ...) an account's checks
+         * back off 1, 2, 4 … × the interval up to this many hours, until its credentials are saved
+         * anew or it is tested by hand (see the README's "Never locking a user out").
+         */
+        authBackoffMaxHours: z.number().min(0).max(720).default(24),
+        /** Refused logins in a row at one server host (any accounts) before that host is slowed down. */
+        hostBackoffAfterRefusals: z.number().int().min(1).max(100_000).default(10),
       })
       .strict()
       .prefault({}),

@@ -44,6 +44,9 @@ export interface EmailAccountRow {
   /** From migration 006. */
   delivery_check?: number | boolean;
   delivery_to?: string | null;
+  /** From migration 007. */
+  auth_failures?: number;
+  auth_backoff_code?: string | null;
 }
 
 export interface LastCheckRow {
@@ -163,6 +166,10 @@ export function toEmailAccount(
     lastSuccessAt: toDate(row.last_success_at),
     nextDueAt: toDate(row.next_due_at),
     delivery: { enabled: Boolean(row.delivery_check), to: row.delivery_to ?? null },
+    authBackoff: {
+      failures: Number(row.auth_failures ?? 0),
+      code: (row.auth_backoff_code ?? null) as FailureCode | null,
+    },
   };
 }
 

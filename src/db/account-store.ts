@@ -14,6 +14,7 @@ import type {
 import type { AccountListQuery } from '../accounts/overview.js';
 import { AccountStatus, type EmailAccount } from '../accounts/types.js';
 import type { SecretCodec } from '../crypto/types.js';
+import type { FailureCode } from '../probes/errors.js';
 import type { Protocol } from '../probes/types.js';
 import {
   ALL_STATUSES,
@@ -93,6 +94,11 @@ export class KnexAccountRepository implements AccountRepository {
         const stored = authId === undefined ? undefined : passwords.get(authId);
         return stored !== undefined && this.codec.decrypt(stored, passwordAad(authId!)) !== '';
       },
+      samePassword: (side, candidate) => {
+        const authId = account[side]?.serviceAuthId;
+        const stored = authId === undefined ? undefined : passwords.get(authId);
+        return stored !== undefined && this.codec.decrypt(stored, passwordAad(authId!)) === candidate;
+      },
     };
   }
 
@@ -142,7 +148,15 @@ export class KnexAccountRepository implements AccountRepository {
         ...fields,
         incoming_auth: incoming,
         outgoing_auth: outgoing,
-        ...(row.account_status === AccountStatus.Deleted ? {} : { next_due_at: now }),
+        // New credentials reset the backoff after credential failures (migration 007); the same
+        // ones sent again keep it, and its due time: re-saving a stale password must not retry it.
+        ...(input.credentialsChanged === false && Number(row.auth_failures ?? 0) > 0
+          ? {}
+          : {
+              auth_failures: 0,
+              auth_backoff_code: null,
+              ...(row.account_status === AccountStatus.Deleted ? {} : { next_due_at: now }),
+            }),
         lease_owner: null,
         lease_token: null,
       });
@@ -325,6 +339,21 @@ export class KnexAccountRepository implements AccountRepository {
     }[];
     const counts = Object.fromEntries(ALL_STATUSES.map((s) => [s, 0])) as Record<AccountStatus, number>;
     for (const r of rows) counts[r.account_status as AccountStatus] = Number(r.n);
+    return counts;
+  }
+
+  async backingOffCounts(): Promise<Partial<Record<FailureCode, number>>> {
+    const rows = (await this.knex(ACCOUNT)
+      .select('auth_backoff_code')
+      .count({ n: '*' })
+      .where('auth_failures', '>', 0)
+      .whereNot('account_status', AccountStatus.Deleted)
+      .groupBy('auth_backoff_code')) as { auth_backoff_code: string | null; n: number | string }[];
+    const counts: Partial<Record<FailureCode, number>> = {};
+    for (const r of rows) {
+      const code = (r.auth_backoff_code ?? 'auth_rejected') as FailureCode;
+      counts[code] = (counts[code] ?? 0) + Number(r.n);
+    }
     return counts;
   }
 

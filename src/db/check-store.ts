@@ -56,6 +56,9 @@ export async function recordCheck(
         error_reason: after.errorReason,
         last_check_at: at,
         next_due_at: record.nextDueAt.getTime(),
+        ...(record.authBackoff === undefined
+          ? {}
+          : { auth_failures: record.authBackoff.failures, auth_backoff_code: record.authBackoff.code }),
         updated: at,
         ...(record.outcome.ok ? { last_success_at: at } : {}),
         // A recorded result ends the claim and proves the account does not take replicas down.

@@ -45,6 +45,16 @@ export function createAccountCounts(registry: Registry): Gauge<'status'> {
   });
 }
 
+/** Accounts whose checks back off after credential failures (issue 11), by the failure that started it. */
+export function createBackingOff(registry: Registry): Gauge<'code'> {
+  return new Gauge({
+    name: 'mailmon_accounts_backing_off',
+    help: 'Accounts whose checks back off after credential failures, by the failure code that started it, from the database.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+}
+
 export function createCheckMetrics(registry: Registry) {
   const registers = [registry];
   const checks = new Counter({

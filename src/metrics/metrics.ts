@@ -1,12 +1,13 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { AccountStatus } from '../accounts/types.js';
-import { FAILURE_CODES, PHASES, type FailureCode } from '../probes/errors.js';
+import { CREDENTIAL_FAILURES, FAILURE_CODES, PHASES, type FailureCode } from '../probes/errors.js';
 import type { ProbeResult, Protocol } from '../probes/types.js';
 import { renderAccountSeries } from './account-exposition.js';
 import { AccountSeriesStore, type AccountState, type PerAccountSeries } from './account-series.js';
 import {
   PROTOCOLS,
   createAccountCounts,
+  createBackingOff,
   createCheckMetrics,
   createSweepMetrics,
   registerProcessInfo,
@@ -73,6 +74,8 @@ export class Metrics {
   private readonly accounts: AccountSeriesStore;
   private readonly tls = new TlsExpiryTracker();
   private readonly statusCounts: ReturnType<typeof createAccountCounts>;
+  /** `mailmon_accounts_backing_off{code}`, counted in the database with the status counts. */
+  private readonly backingOff: ReturnType<typeof createBackingOff>;
   /** What `statusCounts` exports, kept here so a transition can move one account between statuses. */
   private readonly counted = new Map<AccountStatus, number>();
   private readonly check: ReturnType<typeof createCheckMetrics>;
@@ -94,6 +97,8 @@ export class Metrics {
     });
     this.statusCounts = createAccountCounts(this.registry);
     this.setStatusCounts({});
+    this.backingOff = createBackingOff(this.registry);
+    this.setBackingOff({});
     registerTlsExpiry(this.registry, this.tls);
     this.check = createCheckMetrics(this.registry);
     this.sweep = createSweepMetrics(this.registry);
@@ -193,6 +198,11 @@ export class Metrics {
   /** Accounts per status, counted in the database; a status left out is exported as 0. */
   setStatusCounts(counts: Partial<Record<AccountStatus, number>>): void {
     for (const status of STATUSES) this.setCount(status, counts[status] ?? 0);
+  }
+
+  /** Accounts backing off after credential failures, by code; a code left out is exported as 0. */
+  setBackingOff(counts: Partial<Record<FailureCode, number>>): void {
+    for (const code of CREDENTIAL_FAILURES) this.backingOff.set({ code }, counts[code] ?? 0);
   }
 
   /**

@@ -99,13 +99,14 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
         }
         io.stdout.write(
           table(
-            ['id', 'address', 'status', 'errors', 'last check', 'reason'],
+            ['id', 'address', 'status', 'errors', 'last check', 'next due', 'reason'],
             items.map((a) => [
               a.emailAccountId,
               a.emailAddress,
               statusName(a.accountStatus),
               a.errorCount,
               when(a.lastCheckAt),
+              `${when(a.nextDueAt)}${backoffNote(a)}`,
               a.errorReason || '-',
             ]),
           ),
@@ -169,6 +170,13 @@ function mailboxLines(details: SideCheck['details']): string[] {
   return lines;
 }
 
+/** " (backoff ×4, auth_rejected)" while the account backs off after credential failures, else "". */
+function backoffNote(account: EmailAccount): string {
+  const failures = account.authBackoff?.failures ?? 0;
+  if (failures === 0) return '';
+  return ` (backoff ×${2 ** Math.min(failures - 1, 30)}, ${account.authBackoff?.code ?? 'auth_rejected'})`;
+}
+
 function renderAccount(
   account: EmailAccount,
   lastChecks: SideCheck[],
@@ -183,6 +191,7 @@ function renderAccount(
     `incoming:   ${a.incoming ? `${a.incoming.server}:${a.incoming.port} ${a.incoming.security} user ${a.incoming.username}` : 'not tested'}`,
     `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
     `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
+    `backoff:    ${a.authBackoff ? `${backoffNote(account).trim()}: ${a.authBackoff.failures} credential failure(s) in a row; a save with new credentials or \`mailmon check --account ${a.id}\` ends it` : 'none'}`,
     `delivery:   ${account.delivery?.enabled ? `round trip on, to ${account.delivery.to ?? account.emailAddress}` : 'round trip off (unless sampled)'}`,
     '',
   ];

@@ -71,6 +71,13 @@ function credentialsView(auth: ServiceAuth | null): AccountView['incoming'] {
   };
 }
 
+/** Null unless the account's checks back off after credential failures (nextDueAt says until when). */
+export function authBackoffView(account: EmailAccount): AccountView['authBackoff'] {
+  const backoff = account.authBackoff;
+  if (!backoff || backoff.failures === 0) return null;
+  return { failures: backoff.failures, code: backoff.code ?? 'auth_rejected' };
+}
+
 /** `scrub` is given where the account's secrets were loaded anyway (detail, test, history). */
 export function accountView(account: EmailAccount, scrub: Scrubber = NO_SCRUB): AccountView {
   return {
@@ -88,6 +95,7 @@ export function accountView(account: EmailAccount, scrub: Scrubber = NO_SCRUB): 
     lastSuccessAt: iso(account.lastSuccessAt),
     nextDueAt: iso(account.nextDueAt),
     delivery: { enabled: account.delivery?.enabled ?? false, to: account.delivery?.to ?? null },
+    authBackoff: authBackoffView(account),
   };
 }
 
