@@ -197,7 +197,7 @@ export interface AccountRepository {
   /** Deletes history older than `olderThan`, `batch` rows per statement; returns the rows deleted. */
   pruneHistory(olderThan: Date, batch?: number): Promise<number>;
   statusCounts(): Promise<Record<AccountStatus, number>>;
-  /** Non-deleted accounts backing off after credential failures, by the code that started it. */
+  /** Non-deleted accounts backing off after credential failures, by the latest credential failure. */
   backingOffCounts(): Promise<Partial<Record<FailureCode, number>>>;
   /** The stored password for a server/port/user on one side, for "use stored password" tests. */
   findStoredPassword(side: Protocol, server: string, port: number, username: string): Promise<string | null>;

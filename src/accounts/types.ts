@@ -75,7 +75,7 @@ export interface EmailAccount {
 /** Credential failures in a row: while `failures` > 0 the account's checks back off (checks/next-due.ts). */
 export interface AuthBackoff {
   failures: number;
-  /** The credential failure that started it (e.g. auth_rejected), null when not backing off. */
+  /** The latest credential failure (e.g. auth_rejected), null when not backing off. */
   code: FailureCode | null;
 }
 

@@ -86,7 +86,7 @@ export function nextAuthFailures(previous: number, sides: readonly SideVerdict[]
   return loginUnproven ? previous : 0;
 }
 
-/** The credential failure that put the account into backoff (the first side's), for display. */
+/** The credential failure of this check (the first side's), shown with the backoff. */
 export function backoffCode(sides: readonly SideVerdict[]): FailureCode | null {
   return sides.find((s) => !s.ok && isCredentialFailure(s.code))?.code ?? null;
 }

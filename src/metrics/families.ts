@@ -45,11 +45,11 @@ export function createAccountCounts(registry: Registry): Gauge<'status'> {
   });
 }
 
-/** Accounts whose checks back off after credential failures (issue 11), by the failure that started it. */
+/** Accounts whose checks back off after credential failures (issue 11), by its latest credential failure. */
 export function createBackingOff(registry: Registry): Gauge<'code'> {
   return new Gauge({
     name: 'mailmon_accounts_backing_off',
-    help: 'Accounts whose checks back off after credential failures, by the failure code that started it, from the database.',
+    help: 'Accounts whose checks back off after credential failures, by the latest credential failure code, from the database.',
     labelNames: ['code'],
     registers: [registry],
   });

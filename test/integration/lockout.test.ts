@@ -221,3 +221,74 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describeWithPeer('dovecot', 'a host that refused our logins and now refuses connections: ip_banned', () => {
+  let db: TestDb;
+  let core: Core;
+  let dovecot: Dovecot;
+  let smtp: TestSmtpServer;
+
+  beforeAll(async () => {
+    [db, dovecot, smtp] = await Promise.all([
+      DIALECTS[0]!.open(),
+      startDovecot({ users: [{ user: USER, pass: RIGHT }] }),
+      startSmtpServer({ users: [{ user: USER, pass: RIGHT }] }),
+    ]);
+    ({ core } = await testCore(db.url));
+  });
+  afterAll(async () => {
+    await core?.close();
+    await Promise.all([db?.cleanup(), dovecot?.stop(), smtp?.stop()]);
+  });
+
+  it('Dovecot refuses the password, then its port refuses TCP while another host works: ip_banned, backing off', async () => {
+    const imapOnly = (password: string): AccountDraft => ({
+      emailAccountId: 0,
+      emailAddress: `${USER}@example.test`,
+      associateId: 1,
+      incoming: {
+        server: '127.0.0.1',
+        port: dovecot.imapsPort,
+        authType: 'password',
+        username: USER,
+        password,
+        security: 'tls',
+        acceptUnverifiedCert: false,
+        caPem: dovecot.caPem,
+      },
+      outgoing: null,
+    });
+    // Another host (by name: "localhost" is not "127.0.0.1") where logins work.
+    const other = await saveAccount(core.repo, {
+      emailAccountId: 0,
+      emailAddress: `other@example.test`,
+      associateId: 1,
+      incoming: null,
+      outgoing: {
+        server: 'localhost',
+        port: smtp.port,
+        authType: 'password',
+        username: USER,
+        password: RIGHT,
+        security: 'starttls',
+        acceptUnverifiedCert: false,
+        caPem: smtp.caPem,
+      },
+    });
+    const stale = await saveAccount(core.repo, imapOnly(STALE));
+    const check = (id: number) => core.checker.check(id, { signal: new AbortController().signal });
+    expect((await check(other))?.outcome.ok).toBe(true);
+    expect((await check(stale))?.results[0]?.code).toBe('auth_rejected');
+    // The "ban": the server's port now refuses connections from us.
+    await dovecot.stop();
+    const banned = (await check(stale))?.results[0];
+    expect(banned).toMatchObject({ ok: false, code: 'ip_banned', phase: 'connect' });
+    expect(banned?.reason).toMatch(/^IMAP mailmon's address looks banned after failed logins/);
+    const row = (await core.db.knex('email_account').where('email_account_id', stale).first()) as {
+      auth_failures: number;
+      auth_backoff_code: string;
+    };
+    // A credential failure like the refused login before it: the account keeps backing off.
+    expect(row).toMatchObject({ auth_failures: 2, auth_backoff_code: 'ip_banned' });
+  });
+});

@@ -321,7 +321,7 @@ export const accountViewSchema = z.object({
   delivery: z.object({ enabled: z.boolean(), to: z.string().nullable() }),
   /**
    * Set while the account's checks back off after credential failures (issue 11): `failures` in a
-   * row (the wait is 2^(failures-1) × the interval, capped), the code that started it; nextDueAt is
+   * row (the wait is 2^(failures-1) × the interval, capped), the latest credential failure code; nextDueAt is
    * the next check. A save with new credentials or a manual test ends it.
    */
   authBackoff: z.object({ failures: z.number().int().min(1), code: z.enum(FAILURE_CODES) }).nullable(),
