@@ -108,6 +108,47 @@ describeWithPeer('dovecot', 'the mailmon CLI', () => {
     expect(everything).not.toContain(BAD);
   });
 
+  it('an account backing off after a refused login: shown with its next due time, skipped by check --all, tested by check --account', async () => {
+    const imported = await runCli(
+      ['accounts', 'import', '-'],
+      env,
+      JSON.stringify([{ EMailAddress: 'stale@example.test', IncomingCredentials: imap(BAD) }]),
+    );
+    expect(imported.code).toBe(0);
+    const all = JSON.parse((await runCli(['accounts', 'list', '--json'], env)).stdout) as {
+      id: number;
+      emailAddress: string;
+    }[];
+    const id = all.find((a) => a.emailAddress === 'stale@example.test')!.id;
+    expect((await runCli(['check', '--account', String(id)], env)).code).toBe(1);
+
+    const show = await runCli(['accounts', 'show', String(id)], env);
+    expect(show.stdout).toMatch(
+      /backoff: +\(backoff ×1, auth_rejected\): 1 credential failure\(s\) in a row/,
+    );
+    expect(show.stdout).toMatch(/next due: \d{4}-/);
+    const list = await runCli(['accounts', 'list'], env);
+    expect(list.stdout).toMatch(new RegExp(`stale@example.test .*\\(backoff ×1, auth_rejected\\)`));
+    const json = JSON.parse((await runCli(['accounts', 'show', String(id), '--json'], env)).stdout) as {
+      authBackoff: unknown;
+      nextDueAt: string;
+    };
+    expect(json.authBackoff).toEqual({ failures: 1, code: 'auth_rejected' });
+    expect(Date.parse(json.nextDueAt)).toBeGreaterThan(Date.now());
+
+    // A cron job's `check --all` does not retry it before its due time; a test by hand does.
+    const skipped = await runCli(['check', '--all', '--json'], env);
+    expect(skipped.stderr).toMatch(new RegExp(`skipped 1 account\\(s\\) backing off .*\\(${id}\\)`));
+    expect(JSON.parse(skipped.stdout).map((r: { accountId: number }) => r.accountId)).not.toContain(id);
+    const byHand = await runCli(['check', '--account', String(id), '--json'], env);
+    expect(JSON.parse(byHand.stdout)).toMatchObject([{ accountId: id, ok: false }]);
+    const after = JSON.parse((await runCli(['accounts', 'show', String(id), '--json'], env)).stdout) as {
+      authBackoff: unknown;
+    };
+    expect(after.authBackoff).toEqual({ failures: 2, code: 'auth_rejected' });
+    expect((await runCli(['accounts', 'delete', String(id)], env)).code).toBe(0);
+  });
+
   it('imports TLS trust settings: a CA for the server, or accepting an unverified certificate', async () => {
     const tls = { ...imap(GOOD), Port: dovecot.imapsPort, Security: 'tls' };
     const imported = await runCli(

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import type { AccountRepository } from '../../accounts/repository.js';
 import type { CheckReport } from '../../checks/account-checker.js';
 import { runSweep } from '../../sweep/run-sweep.js';
 import { CliError, EXIT, withCore, type CliIo } from '../context.js';
@@ -19,7 +20,7 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
       'test accounts now and record the results exactly as a scheduled sweep would.\n' +
         'Exit 0 when every tested account is Ok, 1 when any failed, 2 on usage or config errors.',
     )
-    .option('--all', 'every stored, non-deleted account')
+    .option('--all', 'every stored, non-deleted account (but those backing off after credential failures)')
     .option('--account <id...>', 'these account ids')
     .option('--json', 'print JSON results')
     .action(async (options: CheckOptions) => {
@@ -28,7 +29,7 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
       }
       const requested = options.account?.map(parseId);
       await withCore(io, async (core) => {
-        const ids = requested ?? (await core.repo.listActiveAccountIds());
+        const ids = requested ?? (await idsForAll(core.repo, io));
         for (const id of requested ?? []) {
           const account = await core.repo.getAccount(id);
           if (account === null) throw new CliError(`account ${id} does not exist`);
@@ -100,4 +101,25 @@ function render(reports: CheckReport[]): string {
   ]);
   const failed = reports.filter((r) => !r.outcome.ok).length;
   return `${table(['id', 'IMAP', 'SMTP', 'status (errors)', 'reason'], rows)}${reports.length} checked, ${reports.length - failed} ok, ${failed} failed\n`;
+}
+
+/**
+ * Every active account but those backing off after credential failures whose next check has not
+ * come: `check --all` from a cron job must not retry stale passwords every few minutes (README,
+ * "Never locking a user out"). `check --account ID` tests any account: a test by hand always runs.
+ */
+async function idsForAll(repo: AccountRepository, io: CliIo): Promise<number[]> {
+  const now = Date.now();
+  const { items } = await repo.listAccounts({ excludeDeleted: true, limit: 1_000_000 });
+  const backingOff = items.filter(
+    (a) => (a.authBackoff?.failures ?? 0) > 0 && a.nextDueAt !== null && a.nextDueAt.getTime() > now,
+  );
+  if (backingOff.length > 0) {
+    const ids = backingOff.map((a) => a.emailAccountId);
+    io.stderr.write(
+      `skipped ${ids.length} account(s) backing off after credential failures until their next due time (${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ', ...' : ''}); test one by hand with --account ID\n`,
+    );
+  }
+  const skip = new Set(backingOff.map((a) => a.emailAccountId));
+  return items.map((a) => a.emailAccountId).filter((id) => !skip.has(id));
 }
