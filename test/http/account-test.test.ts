@@ -110,6 +110,35 @@ describeWithPeer('dovecot', 'on-demand tests against Dovecot and smtp-server', (
     expect(metrics.text).toContain(`mailmon_accounts{status="failed"} ${counts[AccountStatus.Failed]}`);
   });
 
+  it('backing off after refused logins: nextDueAt and authBackoff in the view, a manual test still runs, a PUT with the new password ends it', async () => {
+    const id = await create('backoff@example.test', null, smtpSide(BAD));
+    const before = smtp.authAttempts.length;
+    for (let i = 0; i < 3; i++) await api.request('POST', `/api/v1/accounts/${id}/test`);
+    // Every manual test ran: three AUTH attempts at the server, although the account backs off.
+    expect(smtp.authAttempts.length - before).toBe(3);
+    const got = await api.request('GET', `/api/v1/accounts/${id}`);
+    expect(got.json.authBackoff).toEqual({ failures: 3, code: 'auth_rejected' });
+    // Three failures in a row: 4 × the interval from the last test.
+    const wait = Date.parse(got.json.nextDueAt) - Date.parse(got.json.lastCheckAt);
+    expect(wait).toBe(4 * api.core.config.scheduler.checkIntervalSeconds * 1000);
+    const metrics = await api.request('GET', '/metrics', { token: null });
+    expect(metrics.text).toMatch(/^mailmon_accounts_backing_off\{code="auth_rejected"\} \d+$/m);
+
+    // The same stale password PUT again (a CRM sync) keeps the backoff; the new one ends it.
+    const same = await api.request('PUT', `/api/v1/accounts/${id}`, {
+      body: { emailAddress: 'backoff@example.test', incoming: null, outgoing: smtpSide(BAD) },
+    });
+    expect(same.status, same.text).toBe(200);
+    expect(same.json).toMatchObject({ authBackoff: { failures: 3 }, nextDueAt: got.json.nextDueAt });
+    const saved = await api.request('PUT', `/api/v1/accounts/${id}`, {
+      body: { emailAddress: 'backoff@example.test', incoming: null, outgoing: smtpSide(GOOD) },
+    });
+    expect(saved.json.authBackoff).toBeNull();
+    expect(Date.parse(saved.json.nextDueAt)).toBeLessThanOrEqual(Date.now());
+    const fixed = await api.request('POST', `/api/v1/accounts/${id}/test`);
+    expect(fixed.json).toMatchObject({ ok: true, account: { status: 'Ok', authBackoff: null } });
+  });
+
   it('concurrent tests of one account share one check: one AUTH on the server, one history entry', async () => {
     const id = await create('burst@example.test', null, smtpSide(GOOD));
     const before = smtp.authAttempts.length;
