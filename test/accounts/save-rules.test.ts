@@ -218,3 +218,58 @@ describe('saveAccounts', () => {
     });
   });
 });
+
+describe('credentialsChanged: only a save that changes what a side logs in with ends an auth backoff', () => {
+  const withPassword = (password: string): StoredAccount => ({
+    ...stored(true),
+    samePassword: (_side, candidate) => candidate === password,
+  });
+  const settled = (side: Partial<SideDraft>, account = withPassword('stale')) =>
+    settleAccount(
+      {
+        emailAccountId: 7,
+        emailAddress: 'a@example.test',
+        associateId: 0,
+        incoming: { ...keptImap(), ...side },
+        outgoing: {
+          ...keptImap(),
+          server: 'smtp.example.test',
+          port: 587,
+          security: 'starttls',
+          authType: 'oauth2',
+          oauth: undefined,
+          password: undefined,
+          acceptUnverifiedCert: false,
+          caPem: null,
+        },
+      },
+      account,
+    ).credentialsChanged;
+
+  it.each([
+    ['every secret kept, nothing moved', {}, false],
+    ['the same stale password sent again (a CRM sync)', { password: 'stale' }, false],
+    ['the server name in other letter case', { server: 'IMAP.Example.TEST', password: 'stale' }, false],
+    ['a new password', { password: 'fresh' }, true],
+    ['another user name', { username: 'bob', password: 'stale' }, true],
+    ['another port', { port: 143, security: 'starttls', password: 'stale' }, true],
+    ['another server', { server: 'imap2.example.test', password: 'stale' }, true],
+  ] as const)('%s → %s', (_name, side, want) => {
+    expect(settled(side)).toBe(want);
+  });
+
+  it('without a way to compare (samePassword absent) any password given counts as new; a create always changes', () => {
+    expect(settled({ password: 'stale' }, stored(true))).toBe(true);
+    const created = settleAccount(
+      {
+        emailAccountId: 0,
+        emailAddress: 'n@example.test',
+        associateId: 0,
+        incoming: { ...keptImap(), password: 'x' },
+        outgoing: null,
+      },
+      null,
+    );
+    expect(created.credentialsChanged).toBe(true);
+  });
+});

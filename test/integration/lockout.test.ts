@@ -19,7 +19,7 @@ import type { Core } from '../../src/app.js';
 import { SweepStore } from '../../src/db/sweep-store.js';
 import { accountView } from '../../src/http/api/views.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
-import { testCore } from '../helpers/core.js';
+import { testCore, type LogCapture } from '../helpers/core.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type SmtpUser, type TestSmtpServer } from '../peers/smtp.js';
@@ -51,6 +51,7 @@ for (const dialect of DIALECTS) {
     let dovecot: Dovecot;
     let smtp: TestSmtpServer;
     let sweeps: SweepStore;
+    let logs: LogCapture;
     /** smtp-server reads this list at every AUTH: changing it changes the server's password. */
     const smtpUsers: SmtpUser[] = [{ user: USER, pass: RIGHT }];
 
@@ -60,7 +61,7 @@ for (const dialect of DIALECTS) {
         startDovecot({ users: [{ user: USER, pass: RIGHT }] }),
         startSmtpServer({ users: smtpUsers }),
       ]);
-      ({ core } = await testCore(db.url));
+      ({ core, logs } = await testCore(db.url));
       sweeps = new SweepStore(core.db.knex);
     });
     afterAll(async () => {
@@ -218,6 +219,18 @@ for (const dialect of DIALECTS) {
       const report = await core.checker.check(id, { signal: new AbortController().signal, claim: claim! });
       expect(report?.outcome.ok).toBe(true);
       expect((await core.repo.getAccount(id))?.accountStatus).toBe(AccountStatus.Ok);
+    });
+
+    it('neither password reaches the log, the stored results or the API view', async () => {
+      const stored = JSON.stringify([
+        await core.db.knex('check_result').where('email_account_id', id),
+        await core.db.knex('last_check').where('email_account_id', id),
+        accountView((await core.repo.getAccount(id))!),
+      ]);
+      for (const secret of [STALE, RIGHT]) {
+        expect(logs.text).not.toContain(secret);
+        expect(stored).not.toContain(secret);
+      }
     });
   });
 }
