@@ -164,7 +164,8 @@ for (const dialect of DIALECTS) {
       const runs = await Promise.all([
         runCli(['accounts', 'list', '--json'], env),
         ...ids.map((id) => runCli(['accounts', 'show', String(id), '--json', '--transcript'], env)),
-        runCli(['check', '--all', '--json'], env),
+        // Every account, those backing off after the daemon's refused login too (issue 11).
+        runCli(['check', '--all', '--include-backing-off', '--json'], env),
         runCli(['keys', 'check'], env),
       ]);
       const names = ['accounts list', ...ids.map((id) => `accounts show ${id}`), 'check --all', 'keys check'];

@@ -146,6 +146,9 @@ describeWithPeer('dovecot', 'the mailmon CLI', () => {
       authBackoff: unknown;
     };
     expect(after.authBackoff).toEqual({ failures: 2, code: 'auth_rejected' });
+    const included = await runCli(['check', '--all', '--include-backing-off', '--json'], env);
+    expect(JSON.parse(included.stdout).map((r: { accountId: number }) => r.accountId)).toContain(id);
+    expect(included.stderr).not.toMatch(/skipped/);
     expect((await runCli(['accounts', 'delete', String(id)], env)).code).toBe(0);
   });
 

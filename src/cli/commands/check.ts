@@ -11,6 +11,7 @@ interface CheckOptions {
   all?: boolean;
   account?: string[];
   json?: boolean;
+  includeBackingOff?: boolean;
 }
 
 export function registerCheckCommand(program: Command, io: CliIo): void {
@@ -23,13 +24,21 @@ export function registerCheckCommand(program: Command, io: CliIo): void {
     .option('--all', 'every stored, non-deleted account (but those backing off after credential failures)')
     .option('--account <id...>', 'these account ids')
     .option('--json', 'print JSON results')
+    .option(
+      '--include-backing-off',
+      'with --all: also test accounts backing off after credential failures (each is one more login with credentials the server refused)',
+    )
     .action(async (options: CheckOptions) => {
       if (Boolean(options.all) === Boolean(options.account)) {
         throw new CliError('give either --all or --account ID (one or more)');
       }
       const requested = options.account?.map(parseId);
       await withCore(io, async (core) => {
-        const ids = requested ?? (await idsForAll(core.repo, io));
+        const ids =
+          requested ??
+          (options.includeBackingOff
+            ? await core.repo.listActiveAccountIds()
+            : await idsForAll(core.repo, io));
         for (const id of requested ?? []) {
           const account = await core.repo.getAccount(id);
           if (account === null) throw new CliError(`account ${id} does not exist`);
@@ -117,7 +126,7 @@ async function idsForAll(repo: AccountRepository, io: CliIo): Promise<number[]> 
   if (backingOff.length > 0) {
     const ids = backingOff.map((a) => a.emailAccountId);
     io.stderr.write(
-      `skipped ${ids.length} account(s) backing off after credential failures until their next due time (${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ', ...' : ''}); test one by hand with --account ID\n`,
+      `skipped ${ids.length} account(s) backing off after credential failures until their next due time (${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ', ...' : ''}); test one by hand with --account ID, or all with --include-backing-off\n`,
     );
   }
   const skip = new Set(backingOff.map((a) => a.emailAccountId));
