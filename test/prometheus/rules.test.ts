@@ -40,6 +40,7 @@ const ALERTS = [
   'MailmonDatabaseErrors',
   'MailmonMailboxNearlyFull',
   'MailmonDeliveryLost',
+  'MailmonIpBanned',
 ];
 
 describeWithPeer('promtool', 'Prometheus rules', () => {
