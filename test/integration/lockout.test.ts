@@ -305,3 +305,60 @@ describeWithPeer('dovecot', 'a host that refused our logins and now refuses conn
     expect(row).toMatchObject({ auth_failures: 2, auth_backoff_code: 'ip_banned' });
   });
 });
+
+describeWithPeer(
+  'dovecot',
+  'per-host backoff: many refused logins at one server slow every account on it',
+  () => {
+    let db: TestDb;
+    let core: Core;
+    let dovecot: Dovecot;
+
+    beforeAll(async () => {
+      [db, dovecot] = await Promise.all([
+        DIALECTS[0]!.open(),
+        startDovecot({ users: [{ user: USER, pass: RIGHT }] }),
+      ]);
+      ({ core } = await testCore(db.url, { 'scheduler.hostBackoffAfterRefusals': 2 }));
+    });
+    afterAll(async () => {
+      await core?.close();
+      await Promise.all([db?.cleanup(), dovecot?.stop()]);
+    });
+
+    it('the second refused login at the host doubles the wait of an account on its first failure; a login there ends it', async () => {
+      const imapAccount = (address: string, password: string): AccountDraft => ({
+        emailAccountId: 0,
+        emailAddress: address,
+        associateId: 1,
+        incoming: {
+          server: '127.0.0.1',
+          port: dovecot.imapsPort,
+          authType: 'password',
+          username: USER,
+          password,
+          security: 'tls',
+          acceptUnverifiedCert: false,
+          caPem: dovecot.caPem,
+        },
+        outgoing: null,
+      });
+      const [a, b, good] = [
+        await saveAccount(core.repo, imapAccount('a@example.test', STALE)),
+        await saveAccount(core.repo, imapAccount('b@example.test', STALE)),
+        await saveAccount(core.repo, imapAccount('good@example.test', RIGHT)),
+      ];
+      const interval = core.config.scheduler.checkIntervalSeconds * 1000;
+      const waitAfterCheck = async (id: number): Promise<number> => {
+        await core.checker.check(id, { signal: new AbortController().signal });
+        const account = (await core.repo.getAccount(id))!;
+        return account.nextDueAt!.getTime() - account.lastCheckAt!.getTime();
+      };
+      const near = (ms: number, want: number) => expect(Math.abs(ms - want)).toBeLessThan(2_000);
+      near(await waitAfterCheck(a), interval); // one refusal at the host: the normal interval
+      near(await waitAfterCheck(b), 2 * interval); // b's first failure, the host's second refusal
+      near(await waitAfterCheck(good), interval); // a login at the host goes through: back to normal
+      near(await waitAfterCheck(a), 2 * interval); // now a's own second failure
+    });
+  },
+);
