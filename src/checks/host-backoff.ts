@@ -19,7 +19,7 @@
 import type { FailureCode } from '../probes/errors.js';
 import { CREDENTIAL_FAILURES } from '../probes/errors.js';
 import type { ProbeResult } from '../probes/types.js';
-import { hostBackoffStep } from './next-due.js';
+import { failedAfterLogin, hostBackoffStep } from './next-due.js';
 
 /** Connection failures a ban looks like (fail2ban REJECTs, DROPs or resets). */
 const BAN_SYMPTOMS: ReadonlySet<FailureCode> = new Set<FailureCode>([
@@ -57,7 +57,7 @@ export class HostBackoff {
     const key = host.toLowerCase();
     const now = this.clock();
     const state = this.hosts.get(key);
-    if (result.ok || isAfterLogin(result)) {
+    if (result.ok || failedAfterLogin(result.phase)) {
       this.hosts.delete(key);
       this.lastLogin.set(key, now);
       this.forgetOld(now);
@@ -96,13 +96,6 @@ export class HostBackoff {
     for (const [host, at] of this.lastLogin)
       if (now - at > this.config.banWindowMs) this.lastLogin.delete(host);
   }
-}
-
-/** Phases after the login: a failure there proves the credentials were accepted. */
-const AFTER_LOGIN: ReadonlySet<string> = new Set(['mailbox', 'mail-from', 'rcpt', 'data', 'logout', 'quit']);
-
-function isAfterLogin(result: ProbeResult): boolean {
-  return result.phase !== null && AFTER_LOGIN.has(result.phase);
 }
 
 function asBanned(result: ProbeResult): ProbeResult {

@@ -64,16 +64,20 @@ export interface SideVerdict {
   phase: Phase | null;
 }
 
-/** Phases at or before the login: a failure there says nothing about the credentials. */
-const BEFORE_LOGIN: ReadonlySet<Phase> = new Set<Phase>([
-  'dns',
-  'connect',
-  'tls',
-  'greeting',
-  'capability',
-  'ehlo',
-  'starttls',
+/** Phases after the login: a failure there proves the credentials were accepted. */
+const AFTER_LOGIN: ReadonlySet<Phase> = new Set<Phase>([
+  'mailbox',
+  'mail-from',
+  'rcpt',
+  'data',
+  'logout',
+  'quit',
 ]);
+
+/** True when a side that failed in `phase` had logged in first. */
+export function failedAfterLogin(phase: Phase | null): boolean {
+  return phase !== null && AFTER_LOGIN.has(phase);
+}
 
 /**
  * The account's credential failures in a row after this check: one more when a side's credentials
@@ -82,7 +86,7 @@ const BEFORE_LOGIN: ReadonlySet<Phase> = new Set<Phase>([
  */
 export function nextAuthFailures(previous: number, sides: readonly SideVerdict[]): number {
   if (sides.some((s) => !s.ok && isCredentialFailure(s.code))) return previous + 1;
-  const loginUnproven = sides.some((s) => !s.ok && (s.phase === null || BEFORE_LOGIN.has(s.phase)));
+  const loginUnproven = sides.some((s) => !s.ok && !failedAfterLogin(s.phase));
   return loginUnproven ? previous : 0;
 }
 
