@@ -1,7 +1,7 @@
 // When an account is due again: the one place the checker decides it, handed to the record (and so
 // to the next claim). Pure, so the rules (the normal interval, the backoff after credential
 // failures, the per-host slow-down) are table-tested here and the README's numbers derive from it.
-import { isCredentialFailure, type FailureCode, type Phase } from '../probes/errors.js';
+import { isCredentialFailure, PHASES, type FailureCode, type Phase } from '../probes/errors.js';
 
 /** The defaults the README's lockout guarantee is stated for (config: scheduler.*). */
 export const DEFAULT_SCHEDULE = {
@@ -65,14 +65,7 @@ export interface SideVerdict {
 }
 
 /** Phases after the login: a failure there proves the credentials were accepted. */
-const AFTER_LOGIN: ReadonlySet<Phase> = new Set<Phase>([
-  'mailbox',
-  'mail-from',
-  'rcpt',
-  'data',
-  'logout',
-  'quit',
-]);
+const AFTER_LOGIN: ReadonlySet<Phase> = new Set<Phase>(PHASES.slice(PHASES.indexOf('auth') + 1));
 
 /** True when a side that failed in `phase` had logged in first. */
 export function failedAfterLogin(phase: Phase | null): boolean {

@@ -39,6 +39,24 @@ const promise = (() => {
   return { firstHour: Number(m[1]), firstDay: Number(m[2]) };
 })();
 
+/** A new account with only an IMAP side, on `dovecot`'s implicit-TLS port. */
+const imapOnlyDraft = (dovecot: Dovecot, address: string, password: string): AccountDraft => ({
+  emailAccountId: 0,
+  emailAddress: address,
+  associateId: 1,
+  incoming: {
+    server: '127.0.0.1',
+    port: dovecot.imapsPort,
+    authType: 'password',
+    username: USER,
+    password,
+    security: 'tls',
+    acceptUnverifiedCert: false,
+    caPem: dovecot.caPem,
+  },
+  outgoing: null,
+});
+
 for (const dialect of DIALECTS) {
   const suite = (name: string, fn: () => void) =>
     dialect.peer
@@ -255,22 +273,6 @@ describeWithPeer('dovecot', 'a host that refused our logins and now refuses conn
   });
 
   it('Dovecot refuses the password, then its port refuses TCP while another host works: ip_banned, backing off', async () => {
-    const imapOnly = (password: string): AccountDraft => ({
-      emailAccountId: 0,
-      emailAddress: `${USER}@example.test`,
-      associateId: 1,
-      incoming: {
-        server: '127.0.0.1',
-        port: dovecot.imapsPort,
-        authType: 'password',
-        username: USER,
-        password,
-        security: 'tls',
-        acceptUnverifiedCert: false,
-        caPem: dovecot.caPem,
-      },
-      outgoing: null,
-    });
     // Another host (by name: "localhost" is not "127.0.0.1") where logins work.
     const other = await saveAccount(core.repo, {
       emailAccountId: 0,
@@ -288,7 +290,7 @@ describeWithPeer('dovecot', 'a host that refused our logins and now refuses conn
         caPem: smtp.caPem,
       },
     });
-    const stale = await saveAccount(core.repo, imapOnly(STALE));
+    const stale = await saveAccount(core.repo, imapOnlyDraft(dovecot, `${USER}@example.test`, STALE));
     const check = (id: number) => core.checker.check(id, { signal: new AbortController().signal });
     expect((await check(other))?.outcome.ok).toBe(true);
     expect((await check(stale))?.results[0]?.code).toBe('auth_rejected');
@@ -327,26 +329,10 @@ describeWithPeer(
     });
 
     it('the second refused login at the host doubles the wait of an account on its first failure; a login there ends it', async () => {
-      const imapAccount = (address: string, password: string): AccountDraft => ({
-        emailAccountId: 0,
-        emailAddress: address,
-        associateId: 1,
-        incoming: {
-          server: '127.0.0.1',
-          port: dovecot.imapsPort,
-          authType: 'password',
-          username: USER,
-          password,
-          security: 'tls',
-          acceptUnverifiedCert: false,
-          caPem: dovecot.caPem,
-        },
-        outgoing: null,
-      });
       const [a, b, good] = [
-        await saveAccount(core.repo, imapAccount('a@example.test', STALE)),
-        await saveAccount(core.repo, imapAccount('b@example.test', STALE)),
-        await saveAccount(core.repo, imapAccount('good@example.test', RIGHT)),
+        await saveAccount(core.repo, imapOnlyDraft(dovecot, 'a@example.test', STALE)),
+        await saveAccount(core.repo, imapOnlyDraft(dovecot, 'b@example.test', STALE)),
+        await saveAccount(core.repo, imapOnlyDraft(dovecot, 'good@example.test', RIGHT)),
       ];
       const interval = core.config.scheduler.checkIntervalSeconds * 1000;
       const waitAfterCheck = async (id: number): Promise<number> => {
