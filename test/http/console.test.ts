@@ -147,6 +147,24 @@ describe('the console with tokens configured', () => {
     expect(page.text).not.toContain('<img');
   });
 
+  it('says when an account backs off after refused logins, and — otherwise', async () => {
+    const cookie = await login();
+    expect((await get(`/ui/accounts/${id}`, { cookie })).text).toMatch(
+      /<dt>Backing off<\/dt>\s*<dd><span class="none">—<\/span><\/dd>/,
+    );
+    // The stored backoff state, as checks write it (test/integration/lockout.test.ts makes it for real).
+    await api.core.db
+      .knex('email_account')
+      .where('email_account_id', id)
+      .update({ auth_failures: 3, auth_backoff_code: 'account_locked' });
+    const page = await get(`/ui/accounts/${id}`, { cookie });
+    expect(page.text).toMatch(/<dt>Backing off<\/dt>\s*<dd>3 refused login\(s\) in a row \(account_locked\)/);
+    await api.core.db
+      .knex('email_account')
+      .where('email_account_id', id)
+      .update({ auth_failures: 0, auth_backoff_code: null });
+  });
+
   it('hides Deleted accounts unless asked for', async () => {
     const cookie = await login();
     expect((await get('/ui/', { cookie })).text).not.toContain('deleted@example.test');

@@ -168,6 +168,7 @@ export function accountBody(view: AccountPage): Html {
         ['Failing since', view.failingSince === null ? null : timeTag(view.failingSince, now)],
         ['Last check', timeTag(account.lastCheckAt, now)],
         ['Next check', account.nextDueAt === null || deleted ? null : relative(account.nextDueAt, now)],
+        ['Backing off', deleted ? null : backoffText(account)],
       ])}
       ${retest}
       <div class="sides">${side('imap', account.incoming, view)}${side('smtp', account.outgoing, view)}</div>
@@ -176,4 +177,12 @@ export function accountBody(view: AccountPage): Html {
         ${timeline(view.runs, now)}
       </section>
     </div>`;
+}
+
+/** Why the next check is late (issue 11), or null: the credentials were refused N times in a row. */
+function backoffText(account: EmailAccount): string | null {
+  const failures = account.authBackoff?.failures ?? 0;
+  if (failures === 0) return null;
+  const code = account.authBackoff?.code ?? 'auth_rejected';
+  return `${failures} refused login(s) in a row (${code}): checks wait longer each time, until new credentials are saved or it is re-tested now`;
 }
