@@ -239,6 +239,22 @@ for (const dialect of DIALECTS) {
       expect((await core.repo.getAccount(id))?.accountStatus).toBe(AccountStatus.Ok);
     });
 
+    it("a check claimed before a save with new credentials cannot write its backoff over the save's reset", async () => {
+      await setServerPassword(STALE); // the stored RIGHT is refused again
+      await claimAndCheck(id);
+      expect((await row(id)).auth_failures).toBe(1);
+      await core.db
+        .knex('email_account')
+        .where('email_account_id', id)
+        .update({ next_due_at: await sweeps.dbNow() });
+      const [claim] = await sweeps.claimDue('lockout-test', 1, 60_000);
+      await saveAccount(core.repo, draft(id, STALE)); // while the claimed check is about to run
+      const report = await core.checker.check(id, { signal: new AbortController().signal, claim: claim! });
+      // Its refused login is fenced out by the edit version: the save's reset stands.
+      expect(report?.recorded).toBeNull();
+      expect(await row(id)).toMatchObject({ auth_failures: 0, auth_backoff_code: null });
+    });
+
     it('neither password reaches the log, the stored results or the API view', async () => {
       const stored = JSON.stringify([
         await core.db.knex('check_result').where('email_account_id', id),
