@@ -45,6 +45,10 @@ const SUMMARY: Record<FailureCode, string> = {
   quota_exceeded: 'mailbox full',
   delivery_junk: 'delivery probe filed as junk',
   delivery_lost: 'delivery probe lost',
+  oauth_consent_missing: 'OAuth2 app not authorized for this mailbox',
+  oauth_client_invalid: 'OAuth2 client secret or certificate refused',
+  oauth_grant_invalid: 'OAuth2 grant refused',
+  oauth_endpoint_unreachable: 'OAuth2 token endpoint unreachable',
 };
 
 /** "IMAP login rejected: AUTHENTICATIONFAILED (imap.example.com:993)", at most 254 characters. */

@@ -36,9 +36,28 @@ export const FAILURE_CODES = [
   'quota_exceeded', // the mailbox is full: at or over 100 % of its quota, or the server said OVERQUOTA
   'delivery_junk', // warning: the delivery probe message arrived, but in the Junk folder
   'delivery_lost', // the delivery probe message did not arrive within delivery.lostAfterSeconds
+  // App-only OAuth2 (issue 11): what the token endpoint answered, for every grant (refresh token too).
+  'oauth_consent_missing', // the app is not consented / not authorized for this mailbox (AADSTS65001, AADSTS50105, unauthorized_client)
+  'oauth_client_invalid', // the client secret or certificate was refused: expired, wrong or not registered (invalid_client)
+  'oauth_grant_invalid', // the grant was refused: refresh token revoked or expired, assertion refused (invalid_grant)
+  'oauth_endpoint_unreachable', // the token endpoint did not answer usefully: network, timeout, 5xx, not a token answer
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/**
+ * Failures that mean "the credentials need a person": retrying them on schedule only adds failed
+ * logins (and lockouts, fail2ban bans), so after one of these the account's checks back off.
+ * Network and TLS failures are not here: they keep the normal interval.
+ */
+export const CREDENTIAL_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>([
+  'auth_rejected',
+  // App-only OAuth2 (issue 11): the token endpoint refused the app, its secret or the grant.
+  'oauth_token_refresh_failed',
+  'oauth_consent_missing',
+  'oauth_client_invalid',
+  'oauth_grant_invalid',
+]);
 
 /** Phases a probe walks through, in order; a failure names the phase it happened in. */
 export const PHASES = [

@@ -103,6 +103,10 @@ for (const dialect of DIALECTS) {
           refreshToken: '****',
           scope: SCOPE,
           accessExpiresAt: null,
+          grant: 'refresh_token',
+          privateKey: null,
+          certThumbprint: null,
+          credentialExpiresAt: null,
         },
       };
       expect(res.json.incoming).toMatchObject(expected);
@@ -124,6 +128,10 @@ for (const dialect of DIALECTS) {
         refreshToken: C.refresh.secret,
         scope: SCOPE,
         accessExpiresAt: null,
+        grant: 'refresh_token',
+        privateKey: null,
+        certThumbprint: null,
+        credentialExpiresAt: null,
       });
       expect(account.outgoing?.password).toBe(C.password.secret);
     });

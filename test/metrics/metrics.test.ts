@@ -266,6 +266,7 @@ describe('Metrics: monitor health', () => {
       'account_id',
       'code',
       'folder', // delivery latency: inbox | junk
+      'grant', // mailmon_oauth_token_requests_total: refresh_token | client_credentials | jwt_bearer
       'host',
       'le',
       'outcome', // delivery round trips: delivered | junk | pending | lost
