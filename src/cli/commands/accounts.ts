@@ -5,7 +5,7 @@ import { MAX_INT } from '../../accounts/fields.js';
 import { ImportError, importAccounts, parseImport, type ImportEntry } from '../../accounts/import.js';
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
-import { accountJson, statusName, table, when } from '../format.js';
+import { accountJson, describeOAuth, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
 import { describeQuota } from '../../probes/imap-quota.js';
 
@@ -183,6 +183,12 @@ function renderAccount(
     `incoming:   ${a.incoming ? `${a.incoming.server}:${a.incoming.port} ${a.incoming.security} user ${a.incoming.username}` : 'not tested'}`,
     `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
     `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
+    ...(['incoming', 'outgoing'] as const).flatMap((name) => {
+      const oauth = account[name]?.oauth;
+      return oauth
+        ? [`${name === 'incoming' ? 'IMAP' : 'SMTP'} OAuth2: ${describeOAuth(oauth, new Date())}`]
+        : [];
+    }),
     `delivery:   ${account.delivery?.enabled ? `round trip on, to ${account.delivery.to ?? account.emailAddress}` : 'round trip off (unless sampled)'}`,
     '',
   ];
