@@ -40,6 +40,7 @@ const ALERTS = [
   'MailmonDatabaseErrors',
   'MailmonMailboxNearlyFull',
   'MailmonDeliveryLost',
+  'MailmonOAuthCredentialExpiring',
 ];
 
 describeWithPeer('promtool', 'Prometheus rules', () => {
