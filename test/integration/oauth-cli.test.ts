@@ -18,6 +18,7 @@ const USER = 'erin@example.test';
 describe('the mailmon CLI with OAuth2 refresh settings', () => {
   const clientSecret = makeCanary('cli-client-secret');
   const refreshToken = makeCanary('cli-refresh');
+  const appSecret = makeCanary('cli-app-secret');
   let dir: string;
   let idp: TokenEndpoint;
   let smtp: TestSmtpServer;
@@ -33,7 +34,7 @@ describe('the mailmon CLI with OAuth2 refresh settings', () => {
       now: () => new Date(),
       app: {
         clientId: 'cli-tenant-app',
-        clientSecret: 'unused',
+        clientSecret: appSecret.secret,
         certificatePem: cert.certPem,
         serviceAccount: { email: 'unused@example.test', publicKeyPem: cert.certPem },
         mailboxes: [USER],
@@ -174,9 +175,69 @@ describe('the mailmon CLI with OAuth2 refresh settings', () => {
       ),
     ]);
 
+    // accounts edit: the same side moves to a client secret (read from stdin), nothing else changes.
+    writeFileSync(join(dir, 'app.key'), cert.keyPem);
+    const edit = (args: string[], stdin?: string) =>
+      runCli(['accounts', 'edit', id, '--side', 'outgoing', ...args], env, stdin);
+    const noKey = await edit([
+      '--token-url',
+      `${idp.url}/token`,
+      '--client-id',
+      'cli-tenant-app',
+      '--private-key-file',
+      join(dir, 'app.key'),
+    ]);
+    runs.push(noKey);
+    expect([noKey.code, noKey.stderr.trim()]).toEqual([
+      2,
+      'mailmon: --certificate-file: (or --cert-thumbprint) is required with a new --private-key-file',
+    ]);
+    const moved = await edit(['--token-url', `${idp.url}/token`, '--client-id', 'another-app']);
+    runs.push(moved);
+    expect([moved.code, moved.stderr]).toEqual([
+      2,
+      expect.stringContaining(
+        '--private-key-file (outgoing.oauth): is required when --token-url or --client-id changes',
+      ),
+    ]);
+    const edited = await edit(
+      [
+        '--token-url',
+        `${idp.url}/token`,
+        '--client-id',
+        'cli-tenant-app',
+        '--client-secret-file',
+        '-',
+        '--credential-expires',
+        '2027-06-30',
+      ],
+      `${appSecret.secret}\n`,
+    );
+    runs.push(edited);
+    expect([edited.code, edited.stderr]).toEqual([0, '']);
+    const recheck = await runCli(['check', '--account', id, '--json'], env);
+    runs.push(recheck);
+    expect(JSON.parse(recheck.stdout)).toMatchObject([{ ok: true }]);
+    expect(idp.tokenRequests.at(-1)).toMatchObject({ status: 200, credential: 'secret' });
+    const shown = await runCli(['accounts', 'show', id], env);
+    runs.push(shown);
+    expect(shown.stdout).toMatch(/client cli-tenant-app, client secret; expires 2027-06-30T00:00:00.000Z/);
+    const help = await runCli(['accounts', 'edit', '--help'], env);
+    expect(help.stdout).toContain('--service-account-key-file');
+
     const corpus = new CanaryCorpus();
     runs.forEach((run, i) => corpus.add(`CLI run ${i + 1}`, run.stdout + run.stderr));
     corpus.add('SQLite file', readFileSync(join(dir, 'db.sqlite')));
+    corpus.add(
+      'SQLite WAL',
+      (() => {
+        try {
+          return readFileSync(join(dir, 'db.sqlite-wal'));
+        } catch {
+          return '';
+        }
+      })(),
+    );
     corpus.assertClean([
       { secret: cert.keyPem, core: pemCore(cert.keyPem), label: 'private key' },
       ...idp.issued(),

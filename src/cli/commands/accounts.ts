@@ -8,6 +8,7 @@ import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
 import { accountJson, describeOAuth, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
 import { describeQuota } from '../../probes/imap-quota.js';
+import { registerAccountEdit } from './accounts-edit.js';
 
 export function parseId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT) {
@@ -139,6 +140,8 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
         io.stdout.write(renderAccount(account, lastChecks, history, options.transcript === true));
       });
     });
+
+  registerAccountEdit(accounts, io);
 
   accounts
     .command('delete')
