@@ -73,7 +73,9 @@ export class OAuthCredentialMetrics {
     });
   }
 
+  /** One request sent; refusals before sending (egress policy, settings) are not requests. */
   tokenRequest(grant: string, result: 'ok' | FailureCode): void {
+    if (result === 'egress_denied' || result === 'config_invalid') return;
     const label = (TOKEN_GRANTS as readonly string[]).includes(grant) ? grant : 'refresh_token';
     this.requests.inc({ grant: label, result: tokenResultLabel(result) });
   }

@@ -19,6 +19,7 @@ describe('OAuth2 credential metrics', () => {
     metrics.oauth.tokenRequest('refresh_token', 'oauth_endpoint_unreachable');
     metrics.oauth.tokenRequest('refresh_token', 'internal_error');
     metrics.oauth.tokenRequest('made-up', 'ok');
+    metrics.oauth.tokenRequest('client_credentials', 'egress_denied'); // never sent: not counted
     const after = parseExposition(await metrics.metricsText());
     expect(find(after, REQUESTS)).toHaveLength(3 * 7);
     expect(value(after, REQUESTS, { grant: 'client_credentials', result: 'ok' })).toBe(1);
