@@ -8,7 +8,7 @@
 // sent to (add a Destination when it goes somewhere new, e.g. a service-account key's token URI).
 import { AccountInputError, type FieldNamer } from './errors.js';
 import type { ServiceAuthInput } from './repository.js';
-import type { ServiceAuth } from './types.js';
+import type { OAuthGrant, ServiceAuth } from './types.js';
 
 /** The settings a side keeps from the stored one's, compared against the stored side. */
 type Compared = Pick<
@@ -43,12 +43,31 @@ interface Destination {
 
 const mailServer = (why: string): Destination => ({ changed: redirectsStoredPassword, why });
 
+const grantOf = (oauth: { grant?: OAuthGrant } | null | undefined): OAuthGrant =>
+  oauth?.grant ?? 'refresh_token';
+
+/** True for the grants without a person: their secrets get tokens for any mailbox of the tenant. */
+export const isAppGrant = (oauth: { grant?: OAuthGrant } | null | undefined): boolean =>
+  Boolean(oauth) && grantOf(oauth) !== 'refresh_token';
+
 const tokenEndpoint = (why: string): Destination => ({
   changed: (stored, next) => {
     const [was, now] = [stored.oauth ?? null, next.oauth ?? null];
     if (was === null || now === null) return null;
+    // Another grant sends the secret in another form, and to other ends (an app token serves every mailbox).
+    if (grantOf(was) !== grantOf(now)) return 'grant';
     return was.tokenUrl !== now.tokenUrl || was.clientId !== now.clientId ? 'tokenUrl or clientId' : null;
   },
+  why,
+});
+
+/**
+ * An app-only credential mints tokens that act as whatever mailbox the side names, at whatever
+ * server it names: keeping it while the mail server or user moves would let an editor read another
+ * mailbox, or hand the tenant's token to a server of their choosing.
+ */
+const appMailServer = (why: string): Destination => ({
+  changed: (stored, next) => (isAppGrant(next.oauth) ? redirectsStoredPassword(stored, next) : null),
   why,
 });
 
@@ -69,12 +88,14 @@ export interface KeptSecret {
 }
 
 const TOKEN_ENDPOINT_WHY = 'a stored secret is only sent to the token endpoint it was given for';
+const APP_MAIL_SERVER_WHY =
+  'an app-only credential gets tokens for any mailbox, so it is only kept for the server and user it was given for';
 
 /** Checked in this order; the first refusal wins (a refresh token before the password it mints). */
 export const KEPT_SECRETS: readonly KeptSecret[] = [
   {
     field: ['oauth', 'refreshToken'],
-    kept: (next) => Boolean(next.oauth) && next.oauth?.refreshToken === undefined,
+    kept: (next) => Boolean(next.oauth) && !isAppGrant(next.oauth) && next.oauth?.refreshToken === undefined,
     stored: (side) => Boolean(side?.oauth),
     missing: { refuse: 'is required for new OAuth settings' },
     sentTo: [
@@ -92,7 +113,22 @@ export const KEPT_SECRETS: readonly KeptSecret[] = [
         if (next.oauth) next.oauth.clientSecret = null;
       },
     },
-    sentTo: [tokenEndpoint(`${TOKEN_ENDPOINT_WHY} (or none, for a public client)`)],
+    sentTo: [
+      tokenEndpoint(`${TOKEN_ENDPOINT_WHY} (or none, for a public client)`),
+      appMailServer(APP_MAIL_SERVER_WHY),
+    ],
+  },
+  {
+    field: ['oauth', 'privateKey'],
+    kept: (next) => isAppGrant(next.oauth) && next.oauth?.privateKey === undefined,
+    stored: (side) => (side?.oauth?.privateKey ?? null) !== null,
+    // Keeping a key that was never stored keeps none: a client secret is used instead.
+    missing: {
+      resolve: (next) => {
+        if (next.oauth) next.oauth.privateKey = null;
+      },
+    },
+    sentTo: [tokenEndpoint(TOKEN_ENDPOINT_WHY), appMailServer(APP_MAIL_SERVER_WHY)],
   },
   {
     field: ['password'],

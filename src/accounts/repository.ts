@@ -12,7 +12,7 @@ import type {
 } from '../probes/types.js';
 import type { AccountListQuery, AccountSummary } from './overview.js';
 import type { CheckOutcome, StatusState } from './status.js';
-import type { AccountStatus, AuthBackoff, DeliverySetting, EmailAccount } from './types.js';
+import type { AccountStatus, AuthBackoff, DeliverySetting, EmailAccount, OAuthGrant } from './types.js';
 
 /** One side's credentials as given on import or save. */
 export interface ServiceAuthInput {
@@ -34,13 +34,21 @@ export interface ServiceAuthInput {
 }
 
 export interface OAuthInput {
+  /** Absent = 'refresh_token'. */
+  grant?: OAuthGrant;
   tokenUrl: string;
   clientId: string;
-  /** Clear text; undefined keeps the stored one; null = public client. */
+  /** Clear text; undefined keeps the stored one; null = public client (or a key instead). */
   clientSecret: string | null | undefined;
   /** Clear text; undefined keeps the stored one (only while TokenUrl and ClientId stay the same). */
   refreshToken: string | undefined;
   scope: string | null;
+  /** The assertion's signing key (PEM), app-only grants; undefined keeps the stored one; null = none. */
+  privateKey?: string | null | undefined;
+  /** x5t of the certificate the key belongs to (client_credentials); null = none. */
+  certThumbprint?: string | null;
+  /** A certificate's notAfter or a client secret's configured expiry; null = unknown. */
+  credentialExpiresAt?: Date | null;
 }
 
 /** A refreshed access token to store in place of `previous` (see AccountRepository.storeOAuthToken). */

@@ -1,10 +1,11 @@
 // The save rules, pure: what a request to save an account (from any entry point) becomes once
 // checked against the stored account. The save service (save.ts) runs them inside the save's
 // transaction, on the stored row as it is under the write lock.
-import { AccountDeletedError, AccountInputError, AccountNotFoundError } from './errors.js';
-import { checkKeptSecrets } from './kept-secrets.js';
+import { AccountDeletedError, AccountInputError, AccountNotFoundError, type FieldNamer } from './errors.js';
+import { checkKeptSecrets, isAppGrant } from './kept-secrets.js';
+import { GOOGLE_MAIL_SCOPE, MICROSOFT_DEFAULT_SCOPE } from '../probes/oauth2-app.js';
 import type { AccountInput, OAuthInput, ServiceAuthInput, SideName, StoredAccount } from './repository.js';
-import { AccountStatus, type DeliverySetting, type ServiceAuth } from './types.js';
+import { AccountStatus, type DeliverySetting, type OAuthGrant, type ServiceAuth } from './types.js';
 
 /**
  * One side as an entry point asks to save it: ServiceAuthInput, except that the TLS trust fields
@@ -98,8 +99,15 @@ function settleSide(
   // A new grant (a refresh token given) without an access token drops the stored one, which belongs
   // to the old grant; the first check fetches a fresh one. A new side may start that way too.
   if (next.oauth?.refreshToken !== undefined && next.password === undefined) next.password = '';
+  // App-only sides keep no access token: every check takes the shared one (checks/app-tokens.ts).
+  if (next.oauth && isAppGrant(next.oauth)) {
+    next.password = '';
+    next.oauth.scope ??= defaultScope(next.oauth.grant);
+    keepCredentialFacts(next.oauth, stored);
+  }
   checkKeptSecrets(name, stored, next);
   refuseSideThatCannotLogIn(name, next, storedHasPassword);
+  refuseAppGrantWithoutCredential(name, next);
   return next;
 }
 
@@ -127,12 +135,74 @@ function settleOAuth(oauth: OAuthInput | null | undefined, stored: ServiceAuth |
   const settings = stored?.oauth ?? null;
   if (settings === null) return null;
   return {
+    ...(settings.grant === undefined ? {} : { grant: settings.grant }),
     tokenUrl: settings.tokenUrl,
     clientId: settings.clientId,
     clientSecret: settings.clientSecret === null ? null : undefined,
     refreshToken: undefined,
     scope: settings.scope,
+    ...(isAppGrant(settings)
+      ? {
+          privateKey: (settings.privateKey ?? null) === null ? null : undefined,
+          certThumbprint: settings.certThumbprint ?? null,
+          credentialExpiresAt: settings.credentialExpiresAt ?? null,
+        }
+      : {}),
   };
+}
+
+/**
+ * The thumbprint and expiry belong to the credential: left out (undefined), they are the stored
+ * ones while the credential is kept too, and unknown for a new credential.
+ */
+function keepCredentialFacts(oauth: OAuthInput, stored: ServiceAuth | null): void {
+  const was = stored?.oauth ?? null;
+  if (oauth.certThumbprint === undefined)
+    oauth.certThumbprint = oauth.privateKey === undefined ? (was?.certThumbprint ?? null) : null;
+  if (oauth.credentialExpiresAt === undefined) {
+    const kept = oauth.privateKey === undefined && oauth.clientSecret === undefined;
+    oauth.credentialExpiresAt = kept ? (was?.credentialExpiresAt ?? null) : null;
+  }
+}
+
+function defaultScope(grant: OAuthGrant | undefined): string {
+  return grant === 'jwt_bearer' ? GOOGLE_MAIL_SCOPE : MICROSOFT_DEFAULT_SCOPE;
+}
+
+/**
+ * An app-only side signs in with exactly one credential: client_credentials with a client secret or
+ * a certificate (its key and thumbprint), jwt_bearer with the service account's key. `undefined`
+ * (kept) counts as given: the kept-secret rules checked that one is stored.
+ */
+function refuseAppGrantWithoutCredential(name: SideName, next: ServiceAuthInput): void {
+  const oauth = next.oauth;
+  if (!oauth || !isAppGrant(oauth)) return;
+  const has = (value: string | null | undefined) => value !== null;
+  const refuse = (field: string, problem: (f: FieldNamer) => string) => {
+    throw new AccountInputError([name, 'oauth', field], problem);
+  };
+  if (oauth.grant === 'jwt_bearer') {
+    if (!has(oauth.privateKey))
+      refuse(
+        'serviceAccountKey',
+        () => 'is required: the jwt_bearer grant signs with the service account key',
+      );
+    if (has(oauth.clientSecret))
+      refuse(
+        'clientSecret',
+        () => 'is not used by the jwt_bearer grant: send null (or leave it out on create)',
+      );
+    return;
+  }
+  const [secret, key] = [has(oauth.clientSecret), has(oauth.privateKey)];
+  if (secret === key)
+    refuse('clientSecret', (f) =>
+      secret
+        ? `and ${f('privateKey')} are both set: client credentials use one of them (send the other as null)`
+        : `or a certificate (${f('privateKey')}) is required for client credentials`,
+    );
+  if (key && !oauth.certThumbprint)
+    refuse('certificate', (f) => `(or ${f('certThumbprint')}) is required with a private key`);
 }
 
 /**

@@ -1,11 +1,14 @@
 import {
   keepsPassword,
   PASSWORD_MASK,
+  superOfficeOAuthFields,
   type EMailAccountJson,
   type ServiceAuthJson,
 } from './superoffice-schema.js';
 import { AccountDeletedError, AccountInputError, AccountNotFoundError, type FieldNamer } from './errors.js';
 import type { OAuthInput } from './repository.js';
+import { toOAuthInput } from './app-credentials.js';
+import { isAppGrant } from './kept-secrets.js';
 import type { AccountDraft, SideDraft } from './save-rules.js';
 import type { EmailAccount, OAuthSettings, ServiceAuth } from './types.js';
 import type { QuotaFacts } from '../probes/mailbox-facts.js';
@@ -47,19 +50,7 @@ function toSideDraft(auth: ServiceAuthJson | null): SideDraft | null {
 }
 
 function toOAuthDraft(oauth: NonNullable<ServiceAuthJson['OAuth']>): OAuthInput {
-  return {
-    tokenUrl: oauth.TokenUrl,
-    clientId: oauth.ClientId,
-    // "" is none (a public client), as responses show it; the mask keeps the stored one.
-    clientSecret:
-      oauth.ClientSecret === PASSWORD_MASK
-        ? undefined
-        : oauth.ClientSecret === ''
-          ? null
-          : oauth.ClientSecret,
-    refreshToken: keepsPassword(oauth.RefreshToken) ? undefined : oauth.RefreshToken,
-    scope: oauth.Scope === '' ? null : oauth.Scope,
-  };
+  return toOAuthInput(superOfficeOAuthFields(oauth));
 }
 
 const SUPEROFFICE_NAMES: Readonly<Record<string, string>> = {
@@ -80,6 +71,12 @@ const SUPEROFFICE_NAMES: Readonly<Record<string, string>> = {
   clientSecret: 'ClientSecret',
   refreshToken: 'RefreshToken',
   scope: 'Scope',
+  grant: 'Grant',
+  privateKey: 'PrivateKey',
+  certificate: 'Certificate',
+  certThumbprint: 'CertThumbprint',
+  serviceAccountKey: 'ServiceAccountKey',
+  credentialExpiresAt: 'CredentialExpiresAt',
 };
 
 /** A neutral field name in SuperOffice's spelling (`incoming` → `IncomingCredentials`). */
@@ -100,8 +97,19 @@ function toOAuthJson(oauth: OAuthSettings): NonNullable<ServiceAuthJson['OAuth']
     TokenUrl: oauth.tokenUrl,
     ClientId: oauth.clientId,
     ClientSecret: oauth.clientSecret === null ? '' : PASSWORD_MASK,
-    RefreshToken: PASSWORD_MASK,
+    RefreshToken: isAppGrant(oauth) ? '' : PASSWORD_MASK,
     Scope: oauth.scope ?? '',
+    // The app-only extension appears only on app-only sides, so a refresh-token side keeps its shape.
+    Grant: oauth.grant ?? 'refresh_token',
+    ...(isAppGrant(oauth)
+      ? {
+          PrivateKey: (oauth.privateKey ?? null) === null ? '' : PASSWORD_MASK,
+          ...(oauth.certThumbprint ? { CertThumbprint: oauth.certThumbprint } : {}),
+          ...(oauth.credentialExpiresAt
+            ? { CredentialExpiresAt: oauth.credentialExpiresAt.toISOString() }
+            : {}),
+        }
+      : {}),
   };
 }
 

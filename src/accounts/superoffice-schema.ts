@@ -4,7 +4,17 @@
 import { z } from 'zod';
 import { REDACTED } from '../security/redact.js';
 
-import { AccountStatus, ACCOUNT_STATUS_NAMES } from './types.js';
+import { AccountStatus, ACCOUNT_STATUS_NAMES, OAUTH_GRANTS } from './types.js';
+import {
+  certificateSchema,
+  expiryDateSchema,
+  keptOr,
+  oauthFieldProblems,
+  privateKeySchema,
+  serviceAccountKeySchema,
+  thumbprintSchema,
+  type OAuthFields,
+} from './app-credentials.js';
 import { SECURITIES, type AuthType } from '../probes/types.js';
 import {
   caPemTextSchema,
@@ -96,12 +106,109 @@ const accountStatusSchema = z.union([z.number(), z.string()]).transform((value, 
  * are write-only: responses show PASSWORD_MASK, and a masked or empty RefreshToken on an update keeps
  * the stored one; ClientSecret "" means none (a public client), PASSWORD_MASK keeps the stored one.
  */
-export const oauthSettingsSchema = z.object({
-  TokenUrl: tokenUrlSchema,
-  ClientId: lineSchema(MAX_CLIENT_ID_LENGTH).refine((value) => value !== '', { error: 'is required' }),
+const oauthSettingsObject = z.object({
+  /** mailmon extension: refresh_token (default), client_credentials or jwt_bearer. */
+  Grant: z
+    .enum(OAUTH_GRANTS, { error: `must be one of ${OAUTH_GRANTS.join(', ')}` })
+    .default('refresh_token'),
+  /** Required, except for Grant jwt_bearer with a ServiceAccountKey (its token_uri). */
+  TokenUrl: tokenUrlSchema.optional(),
+  ClientId: lineSchema(MAX_CLIENT_ID_LENGTH)
+    .refine((value) => value !== '', { error: 'is required' })
+    .optional(),
   ClientSecret: secretSchema().default(''),
   RefreshToken: secretSchema().default(''),
   Scope: lineSchema(MAX_SCOPE_LENGTH).default(''),
+  /** client_credentials with a certificate: its RSA private key (PEM); "" or the mask keeps the stored one. */
+  PrivateKey: z.string().optional(),
+  /** client_credentials: the certificate (PEM) the private key belongs to. */
+  Certificate: z.string().optional(),
+  /** client_credentials: the certificate's SHA-1 thumbprint, when the certificate is not given. */
+  CertThumbprint: z.string().optional(),
+  /** jwt_bearer: the Google service account JSON key (text or object); "" or the mask keeps the stored one. */
+  ServiceAccountKey: z.unknown().optional(),
+  /** When the client secret (or key) expires, e.g. "2027-06-30"; a certificate's is its notAfter. */
+  CredentialExpiresAt: z.string().optional(),
+});
+
+type OAuthSettingsJson = z.output<typeof oauthSettingsObject>;
+
+/**
+ * An OAuth object's fields decoded for the save service, each checked by the shared validators
+ * (app-credentials.ts); `problems` collects what is wrong, by SuperOffice field name.
+ */
+export function superOfficeOAuthFields(
+  oauth: OAuthSettingsJson,
+  problems: { field: string; message: string }[] = [],
+): OAuthFields {
+  const check = <T>(field: string, schema: z.ZodType<T>, value: unknown): T | undefined => {
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    problems.push({ field, message: parsed.error.issues[0]?.message ?? 'is not valid' });
+    return undefined;
+  };
+  const secret = (value: string) => (keepsPassword(value) ? undefined : value);
+  return {
+    grant: oauth.Grant,
+    tokenUrl: oauth.TokenUrl,
+    clientId: oauth.ClientId,
+    // "" is none (a public client), as responses show it; the mask keeps the stored one.
+    clientSecret:
+      oauth.ClientSecret === PASSWORD_MASK
+        ? undefined
+        : oauth.ClientSecret === ''
+          ? null
+          : oauth.ClientSecret,
+    refreshToken: secret(oauth.RefreshToken),
+    scope: oauth.Scope === '' ? null : oauth.Scope,
+    privateKey: check('PrivateKey', keptOr(privateKeySchema, PASSWORD_MASK), oauth.PrivateKey),
+    certificate: oauth.Certificate ? check('Certificate', certificateSchema, oauth.Certificate) : undefined,
+    certThumbprint: oauth.CertThumbprint
+      ? check('CertThumbprint', thumbprintSchema, oauth.CertThumbprint)
+      : undefined,
+    serviceAccountKey: check(
+      'ServiceAccountKey',
+      keptOr(serviceAccountKeySchema, PASSWORD_MASK),
+      oauth.ServiceAccountKey,
+    ),
+    credentialExpiresAt:
+      oauth.CredentialExpiresAt === undefined
+        ? undefined
+        : oauth.CredentialExpiresAt === ''
+          ? null
+          : check('CredentialExpiresAt', expiryDateSchema, oauth.CredentialExpiresAt),
+  };
+}
+
+const OAUTH_NAMES: Readonly<Record<string, string>> = {
+  grant: 'Grant',
+  tokenUrl: 'TokenUrl',
+  clientId: 'ClientId',
+  clientSecret: 'ClientSecret',
+  refreshToken: 'RefreshToken',
+  privateKey: 'PrivateKey',
+  certificate: 'Certificate',
+  certThumbprint: 'CertThumbprint',
+  serviceAccountKey: 'ServiceAccountKey',
+};
+
+/**
+ * mailmon's extension: how an AuthType "OAuth" side gets its access token (the Password): a refresh
+ * token, or app-only (Grant client_credentials or jwt_bearer). Secrets are write-only: responses show
+ * PASSWORD_MASK, and a masked or empty RefreshToken, PrivateKey or ServiceAccountKey on an update
+ * keeps the stored one; ClientSecret "" means none (a public client), PASSWORD_MASK keeps the stored one.
+ */
+export const oauthSettingsSchema = oauthSettingsObject.superRefine((oauth, ctx) => {
+  const problems: { field: string; message: string }[] = [];
+  const fields = superOfficeOAuthFields(oauth, problems);
+  if (problems.length === 0)
+    for (const p of oauthFieldProblems(fields))
+      problems.push({
+        field: OAUTH_NAMES[p.field] ?? p.field,
+        message: p.message((n) => OAUTH_NAMES[n] ?? n),
+      });
+  for (const p of problems) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
 });
 
 /**
@@ -191,7 +298,19 @@ const SERVICE_AUTH_KEYS = [
   'AcceptUnverifiedCert',
   'CaPem',
 ];
-const OAUTH_KEYS = ['TokenUrl', 'ClientId', 'ClientSecret', 'RefreshToken', 'Scope'];
+const OAUTH_KEYS = [
+  'Grant',
+  'TokenUrl',
+  'ClientId',
+  'ClientSecret',
+  'RefreshToken',
+  'Scope',
+  'PrivateKey',
+  'Certificate',
+  'CertThumbprint',
+  'ServiceAccountKey',
+  'CredentialExpiresAt',
+];
 const ACCOUNT_KEYS = [
   'EMailAccountId',
   'EMailAddress',
@@ -248,6 +367,8 @@ function maskAuth(auth: ServiceAuthJson | null): ServiceAuthJson | null {
             ...oauth,
             ClientSecret: maskSecret(oauth.ClientSecret),
             RefreshToken: maskSecret(oauth.RefreshToken),
+            ...(typeof oauth.PrivateKey === 'string' ? { PrivateKey: maskSecret(oauth.PrivateKey) } : {}),
+            ...(oauth.ServiceAccountKey === undefined ? {} : { ServiceAccountKey: PASSWORD_MASK }),
           },
         }
       : {}),
@@ -276,11 +397,16 @@ const serviceAuthOutSchema = z.object({
   CaPem: z.string().nullable().optional(),
   OAuth: z
     .object({
-      TokenUrl: z.string(),
-      ClientId: z.string(),
+      // Always set in responses; optional only because a request may leave them to a service-account key.
+      TokenUrl: z.string().optional(),
+      ClientId: z.string().optional(),
       ClientSecret: z.string(),
       RefreshToken: z.string(),
       Scope: z.string(),
+      Grant: z.enum(OAUTH_GRANTS).optional(),
+      PrivateKey: z.string().optional(),
+      CertThumbprint: z.string().optional(),
+      CredentialExpiresAt: z.string().optional(),
     })
     .nullable()
     .optional(),

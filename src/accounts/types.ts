@@ -36,16 +36,38 @@ export interface ServiceAuth {
 }
 
 /**
- * How an 'oauth2' side gets a new access token (RFC 6749 refresh_token grant). Secrets are clear
- * text only from the repository's secret-reading methods; otherwise they read as ''.
+ * How an 'oauth2' side gets its access token: refresh_token (a per-mailbox grant a person
+ * consented to, RFC 6749 section 6), or app-only: client_credentials (Microsoft 365: the tenant's
+ * app with a client secret or a certificate) and jwt_bearer (a Google service account with
+ * domain-wide delegation, acting as the side's username).
+ */
+export const OAUTH_GRANTS = ['refresh_token', 'client_credentials', 'jwt_bearer'] as const;
+export type OAuthGrant = (typeof OAUTH_GRANTS)[number];
+
+/**
+ * An 'oauth2' side's token settings. Secrets are clear text only from the repository's
+ * secret-reading methods; otherwise they read as '' (null stays null: none stored).
  */
 export interface OAuthSettings {
+  /** Absent (settings built before app-only grants) = 'refresh_token'. */
+  grant?: OAuthGrant;
   tokenUrl: string;
+  /** The app's client id; a Google service account's client_email. */
   clientId: string;
-  /** null for a public client (no secret stored). */
+  /** null for a public client (no secret stored), and for a certificate or service-account key. */
   clientSecret: string | null;
+  /** '' for the app-only grants, which have none. */
   refreshToken: string;
-  /** Space-separated scopes sent with the refresh; null = none. */
+  /**
+   * The private key (PEM) that signs the assertion: a client_credentials certificate's, or the
+   * service account's (from its JSON key). null = none. Absent = none (older settings).
+   */
+  privateKey?: string | null;
+  /** The certificate's x5t (base64url SHA-1 thumbprint), client_credentials with a certificate. */
+  certThumbprint?: string | null;
+  /** When the credential stops working: a certificate's notAfter, a client secret's configured expiry. */
+  credentialExpiresAt?: Date | null;
+  /** Space-separated scopes sent with the request; null = none (refresh_token only). */
   scope: string | null;
   /** When the stored access token expires; null = unknown. */
   accessExpiresAt: Date | null;

@@ -3,7 +3,10 @@ import { combineResults, type CheckOutcome } from '../accounts/status.js';
 import { AccountStatus, type AuthBackoff, type EmailAccount, type ServiceAuth } from '../accounts/types.js';
 import type { Logger } from '../logging/logger.js';
 import { failureResult } from '../probes/context.js';
-import type { FailureCode, ProbeError } from '../probes/errors.js';
+import { ProbeError, toError, type FailureCode } from '../probes/errors.js';
+import type { OAuth2Deps } from '../probes/oauth2.js';
+import type { AppGrantRequest } from '../probes/oauth2-app.js';
+import { AppTokenCache, appGrantRequest, type TokenRequestResult } from './app-tokens.js';
 import type { Probe, ProbeOptions, ProbeResult, ProbeTarget, Protocol } from '../probes/types.js';
 import { lastCodesIfNeeded, refreshReason, refreshSideToken } from './oauth-refresh.js';
 import { withDelivery, type CheckerDelivery } from './delivery-step.js';
@@ -36,7 +39,7 @@ export interface CheckerDeps {
   repo: AccountRepository;
   probes: Record<Protocol, Probe>;
   hostLimiter: HostLimiter;
-  metrics: ObservedMetrics & Pick<Metrics, 'replica'>;
+  metrics: ObservedMetrics & Pick<Metrics, 'replica'> & Partial<Pick<Metrics, 'oauth'>>;
   logger: Logger;
   /** Default: one on `metrics` and `logger`. */
   observer?: CheckObserver;
@@ -52,6 +55,8 @@ export interface CheckerDeps {
   delivery?: CheckerDelivery;
   /** Per-host login backoff and ip_banned (this replica's memory); absent: none. */
   hostBackoff?: HostBackoff;
+  /** App-only OAuth2 tokens shared by this process's checks; default: one of this checker's own. */
+  appTokens?: AppTokenCache;
 }
 
 export interface CheckOptions {
@@ -87,9 +92,77 @@ export class AccountChecker {
   /** Where every recorded check's transition goes (metrics, the state-change log). */
   readonly observer: CheckObserver;
 
+  private readonly appTokens: AppTokenCache;
+
   constructor(private readonly deps: CheckerDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.observer = deps.observer ?? new CheckObserver(deps.metrics, deps.logger);
+    this.appTokens =
+      deps.appTokens ??
+      new AppTokenCache({
+        clock: this.clock,
+        onRequest: (grant, result) => this.countTokenRequest(grant, result),
+      });
+  }
+
+  private countTokenRequest(grant: string, result: TokenRequestResult): void {
+    this.deps.metrics.oauth?.tokenRequest(grant, result);
+  }
+
+  /** The side's app-only credential expiry for the metrics (none: the side lets go of its series). */
+  private recordCredential(accountId: number, protocol: Protocol, auth: ServiceAuth): void {
+    const oauth = auth.oauth;
+    const app = oauth && appGrantRequest(auth) !== null ? oauth : null;
+    this.deps.metrics.oauth?.recordCredential(
+      accountId,
+      protocol,
+      app ? { tokenUrl: app.tokenUrl, clientId: app.clientId } : null,
+      app?.credentialExpiresAt ?? null,
+    );
+  }
+
+  /** The oauth2 egress and trust settings every token request of this checker uses. */
+  private oauth2Deps(): OAuth2Deps {
+    return {
+      ...(this.deps.checkTokenHost ? { checkHost: this.deps.checkTokenHost } : {}),
+      // An in-house identity provider is usually signed by the same internal CA as the mail servers.
+      ...(this.deps.config.extraCaPem === undefined ? {} : { caPem: this.deps.config.extraCaPem }),
+    };
+  }
+
+  /**
+   * An app-only side: the shared token (cached, or one request for all waiting checks), then the
+   * probe. A token the server refuses is dropped from the cache, so the next check asks afresh.
+   */
+  private async probeAppSide(
+    account: EmailAccount,
+    protocol: Protocol,
+    stored: ServiceAuth,
+    grant: AppGrantRequest,
+    signal: AbortSignal,
+  ): Promise<ProbeResult> {
+    const started = performance.now();
+    const { timeoutMs } = this.deps.config;
+    let accessToken: string;
+    try {
+      accessToken = await this.appTokens.get(grant, { signal, timeoutMs, oauth2: this.oauth2Deps() });
+    } catch (thrown) {
+      const error = toError(thrown);
+      const failure =
+        error instanceof ProbeError
+          ? error
+          : new ProbeError('deadline_exceeded', 'auth', 'the check ended while waiting for a token');
+      return failureResult(
+        this.targetFor(protocol, stored, account.emailAddress),
+        failure,
+        performance.now() - started,
+      );
+    }
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    const auth = { ...stored, password: accessToken };
+    const result = await this.probeOne(this.targetFor(protocol, auth, account.emailAddress), signal, left);
+    if (!result.ok && result.code === 'auth_rejected') this.appTokens.invalidate(grant, accessToken);
+    return result;
   }
 
   /**
@@ -230,6 +303,9 @@ export class AccountChecker {
     signal: AbortSignal,
     lastCode: FailureCode | null | undefined,
   ): Promise<ProbeResult> {
+    this.recordCredential(account.emailAccountId, protocol, stored);
+    const grant = appGrantRequest(stored);
+    if (grant !== null) return this.probeAppSide(account, protocol, stored, grant, signal);
     const started = performance.now();
     const { repo, logger, config } = this.deps;
     const reason = refreshReason(stored, this.clock(), lastCode);
@@ -243,11 +319,8 @@ export class AccountChecker {
             repo,
             logger,
             clock: this.clock,
-            oauth2: {
-              ...(this.deps.checkTokenHost ? { checkHost: this.deps.checkTokenHost } : {}),
-              // An in-house identity provider is usually signed by the same internal CA as the mail servers.
-              ...(config.extraCaPem === undefined ? {} : { caPem: config.extraCaPem }),
-            },
+            oauth2: this.oauth2Deps(),
+            onRequest: (result) => this.countTokenRequest('refresh_token', result),
           },
         );
       } catch (error) {

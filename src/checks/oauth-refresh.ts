@@ -60,6 +60,8 @@ export interface TokenRefreshDeps {
   clock: () => Date;
   /** Passed to refreshAccessToken (egress check, clock). */
   oauth2?: OAuth2Deps;
+  /** Called once per request sent to the token endpoint, with its outcome. */
+  onRequest?: (result: 'ok' | FailureCode) => void;
 }
 
 export interface TokenRefreshRequest {
@@ -74,7 +76,7 @@ export interface TokenRefreshRequest {
 
 /**
  * Refreshes the side's access token and stores it back. Resolves to the side with the new token;
- * rejects with a ProbeError only ('oauth_token_refresh_failed' or 'config_invalid', no secret in its
+ * rejects with a ProbeError only (a token-endpoint code from token-errors.ts or 'config_invalid', no secret in its
  * message). Failing to store is logged, not fatal: the fresh token still serves this check.
  */
 export async function refreshSideToken(
@@ -100,13 +102,17 @@ export async function refreshSideToken(
       deadline.signal,
       { now: deps.clock, ...deps.oauth2 },
     );
+    deps.onRequest?.('ok');
   } catch (thrown) {
     const error = toError(thrown);
-    throw error instanceof ProbeError
-      ? error
-      : new ProbeError('oauth_token_refresh_failed', 'auth', 'token refresh failed unexpectedly', {
-          cause: error,
-        });
+    const failure =
+      error instanceof ProbeError
+        ? error
+        : new ProbeError('oauth_endpoint_unreachable', 'auth', 'token refresh failed unexpectedly', {
+            cause: error,
+          });
+    deps.onRequest?.(failure.code);
+    throw failure;
   } finally {
     deadline.dispose();
   }

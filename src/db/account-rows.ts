@@ -1,5 +1,11 @@
 import type { ServiceAuthInput, SideCheck } from '../accounts/repository.js';
-import { AccountStatus, type EmailAccount, type OAuthSettings, type ServiceAuth } from '../accounts/types.js';
+import {
+  AccountStatus,
+  type EmailAccount,
+  type OAuthGrant,
+  type OAuthSettings,
+  type ServiceAuth,
+} from '../accounts/types.js';
 import type { FailureCode, Phase } from '../probes/errors.js';
 import type { AuthType, Protocol, Security } from '../probes/types.js';
 
@@ -21,6 +27,11 @@ export interface ServiceAuthRow {
   oauth_refresh_token: string | null;
   oauth_scope: string | null;
   oauth_access_expires_at: number | string | null;
+  /** From migration 008. */
+  oauth_grant?: string | null;
+  oauth_private_key?: string | null;
+  oauth_cert_thumbprint?: string | null;
+  oauth_credential_expires_at?: number | string | null;
 }
 
 export interface EmailAccountRow {
@@ -70,7 +81,12 @@ export function toDate(value: number | string | null): Date | null {
 }
 
 /** The encrypted columns of service_auth; each ciphertext is bound to its row and column. */
-export const SECRET_COLUMNS = ['password', 'oauth_client_secret', 'oauth_refresh_token'] as const;
+export const SECRET_COLUMNS = [
+  'password',
+  'oauth_client_secret',
+  'oauth_refresh_token',
+  'oauth_private_key',
+] as const;
 export type SecretColumn = (typeof SECRET_COLUMNS)[number];
 
 export function secretAad(serviceAuthId: number, column: SecretColumn): string {
@@ -102,14 +118,20 @@ function toOAuthSettings(
   row: ServiceAuthRow,
   reveal: (column: SecretColumn) => string,
 ): OAuthSettings | null {
-  if (row.oauth_token_url === null || row.oauth_refresh_token === null) return null;
+  const grant = (row.oauth_grant ?? 'refresh_token') as OAuthGrant;
+  if (row.oauth_token_url === null) return null;
+  if (grant === 'refresh_token' && row.oauth_refresh_token === null) return null;
   return {
+    grant,
     tokenUrl: row.oauth_token_url,
     clientId: row.oauth_client_id ?? '',
     clientSecret: row.oauth_client_secret === null ? null : reveal('oauth_client_secret'),
-    refreshToken: reveal('oauth_refresh_token'),
+    refreshToken: row.oauth_refresh_token == null ? '' : reveal('oauth_refresh_token'),
     scope: row.oauth_scope,
     accessExpiresAt: toDate(row.oauth_access_expires_at),
+    privateKey: row.oauth_private_key == null ? null : reveal('oauth_private_key'),
+    certThumbprint: row.oauth_cert_thumbprint ?? null,
+    credentialExpiresAt: toDate(row.oauth_credential_expires_at ?? null),
   };
 }
 
@@ -120,6 +142,10 @@ const NO_OAUTH = {
   oauth_refresh_token: null,
   oauth_scope: null,
   oauth_access_expires_at: null,
+  oauth_grant: null,
+  oauth_private_key: null,
+  oauth_cert_thumbprint: null,
+  oauth_credential_expires_at: null,
 } satisfies Partial<ServiceAuthRow>;
 
 /**
@@ -134,15 +160,23 @@ export function oauthColumns(
 ): Partial<ServiceAuthRow> {
   if (auth.authType !== 'oauth2' || auth.oauth === null) return NO_OAUTH;
   if (auth.oauth === undefined) return {};
-  const { tokenUrl, clientId, clientSecret, refreshToken, scope } = auth.oauth;
-  const secret = (column: 'oauth_client_secret' | 'oauth_refresh_token', value: string | undefined) =>
-    value === undefined ? {} : { [column]: encrypt(value, secretAad(id, column)) };
+  const { tokenUrl, clientId, clientSecret, refreshToken, scope, privateKey } = auth.oauth;
+  const grant = auth.oauth.grant ?? 'refresh_token';
+  const secret = (column: Exclude<SecretColumn, 'password'>, value: string | null | undefined) =>
+    value === undefined ? {} : { [column]: value === null ? null : encrypt(value, secretAad(id, column)) };
   return {
+    oauth_grant: grant === 'refresh_token' ? null : grant,
     oauth_token_url: tokenUrl,
     oauth_client_id: clientId,
     oauth_scope: scope,
-    ...secret('oauth_refresh_token', refreshToken),
-    ...(clientSecret === null ? { oauth_client_secret: null } : secret('oauth_client_secret', clientSecret)),
+    // The app-only grants have no refresh token: one left from a refresh_token grant is dropped.
+    ...(grant === 'refresh_token'
+      ? secret('oauth_refresh_token', refreshToken)
+      : { oauth_refresh_token: null }),
+    ...secret('oauth_client_secret', clientSecret),
+    ...secret('oauth_private_key', grant === 'refresh_token' ? null : privateKey),
+    oauth_cert_thumbprint: auth.oauth.certThumbprint ?? null,
+    oauth_credential_expires_at: auth.oauth.credentialExpiresAt?.getTime() ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import * as lastCheckTls from './migrations/003_last_check_tls.js';
 import * as replicas from './migrations/004_replicas.js';
 import * as delivery from './migrations/006_delivery.js';
 import * as authBackoff from './migrations/007_auth_backoff.js';
+import * as appOAuth from './migrations/008_app_oauth.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_replicas': replicas,
   '006_delivery': delivery,
   '007_auth_backoff': authBackoff,
+  '008_app_oauth': appOAuth,
 };
 
 const source: Knex.MigrationSource<string> = {

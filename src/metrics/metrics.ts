@@ -16,6 +16,7 @@ import {
 import { createReplicaMetrics } from './replica-families.js';
 import { MailboxHealthMetrics } from './mailbox-health.js';
 import { TlsExpiryTracker, type Endpoint } from './tls-expiry.js';
+import { OAuthCredentialMetrics } from './oauth-credentials.js';
 
 export type { AccountState, PerAccountSeries, SideState } from './account-series.js';
 export type { Endpoint } from './tls-expiry.js';
@@ -83,6 +84,8 @@ export class Metrics {
   /** This replica's claims, leases and in-flight checks; the leader's schedule lag. */
   readonly replica: ReturnType<typeof createReplicaMetrics>;
   private readonly mailbox: MailboxHealthMetrics;
+  /** Token endpoint answers and app-only credential expiry (issue 11). */
+  readonly oauth: OAuthCredentialMetrics;
 
   constructor(options: MetricsOptions) {
     const interval = options.checkIntervalSeconds;
@@ -108,6 +111,7 @@ export class Metrics {
       options.perAccountSeries,
       options.quotaWarningRatio ?? 0.9,
     );
+    this.oauth = new OAuthCredentialMetrics(this.registry);
     if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -166,6 +170,7 @@ export class Metrics {
     this.accounts.remove(accountId);
     this.tls.removeAccount(accountId, PROTOCOLS);
     this.mailbox.remove(accountId);
+    this.oauth.removeSides(accountId, PROTOCOLS);
   }
 
   /**
@@ -177,10 +182,9 @@ export class Metrics {
   retainSides(accountId: number, protocols: Iterable<Protocol>): void {
     const keep = new Set(protocols);
     this.accounts.retainSides(accountId, keep);
-    this.tls.removeAccount(
-      accountId,
-      PROTOCOLS.filter((p) => !keep.has(p)),
-    );
+    const removed = PROTOCOLS.filter((p) => !keep.has(p));
+    this.tls.removeAccount(accountId, removed);
+    this.oauth.removeSides(accountId, removed);
   }
 
   /**
@@ -193,6 +197,7 @@ export class Metrics {
     this.accounts.retain(keep);
     this.tls.retainAccounts(keep);
     this.mailbox.retain(keep);
+    this.oauth.retainAccounts(keep);
   }
 
   /** Accounts per status, counted in the database; a status left out is exported as 0. */

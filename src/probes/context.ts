@@ -50,6 +50,10 @@ const SUMMARY: Record<FailureCode, string> = {
   account_locked: 'account locked or disabled (an admin must unlock it)',
   password_expired: 'password expired (renew the password)',
   ip_banned: "mailmon's address looks banned after failed logins (ask the provider to unban it)",
+  oauth_consent_missing: 'OAuth2 app not authorized for this mailbox',
+  oauth_client_invalid: 'OAuth2 client secret or certificate refused',
+  oauth_grant_invalid: 'OAuth2 grant refused',
+  oauth_endpoint_unreachable: 'OAuth2 token endpoint unreachable',
 };
 
 /** "IMAP login rejected: AUTHENTICATIONFAILED (imap.example.com:993)", at most 254 characters. */

@@ -41,6 +41,11 @@ export const FAILURE_CODES = [
   'account_locked', // the server says the account is locked, disabled or suspended: an admin unlocks it
   'password_expired', // the server says the password expired (IMAP [EXPIRED]): the user renews it
   'ip_banned', // the host refused our logins and now refuses or drops our connections: mailmon's IP looks banned
+  // App-only OAuth2 (issue 11): what the token endpoint answered, for every grant (refresh token too).
+  'oauth_consent_missing', // the app is not consented / not authorized for this mailbox (AADSTS65001, AADSTS50105, unauthorized_client)
+  'oauth_client_invalid', // the client secret or certificate was refused: expired, wrong or not registered (invalid_client)
+  'oauth_grant_invalid', // the grant was refused: refresh token revoked or expired, assertion refused (invalid_grant)
+  'oauth_endpoint_unreachable', // the token endpoint did not answer usefully: network, timeout, 5xx, not a token answer
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
@@ -58,6 +63,11 @@ export const CREDENTIAL_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode
   'account_locked',
   'password_expired',
   'ip_banned',
+  // App-only OAuth2 (issue 11): the token endpoint refused the app, its secret or the grant.
+  'oauth_token_refresh_failed',
+  'oauth_consent_missing',
+  'oauth_client_invalid',
+  'oauth_grant_invalid',
 ]);
 
 /** True when `code` is a failure that only a person can fix (see CREDENTIAL_FAILURES). */

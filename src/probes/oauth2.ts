@@ -1,6 +1,7 @@
-// OAuth2 refresh_token grant (RFC 6749 section 6) over node:https: turns a stored refresh token into
-// an access token for XOAUTH2 / OAUTHBEARER. Every failure is a ProbeError 'oauth_token_refresh_failed'
-// (phase 'auth') whose message names what went wrong without any token or client secret in it.
+// OAuth2 token requests over node:https: the refresh_token grant (RFC 6749 section 6) here, the
+// app-only grants in oauth2-app.ts, all through requestToken. Every failure is a ProbeError (phase
+// 'auth') whose code says what the answer means (token-errors.ts) and whose message names what went
+// wrong without any token, client secret or assertion in it.
 // When the egress policy checked the endpoint's host, the request connects to exactly the address it
 // checked: the name is not looked up a second time (DNS rebinding), while TLS still verifies the
 // certificate for the URL's host name.
@@ -9,7 +10,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { ProbeError, toError } from './errors.js';
+import { ProbeError, toError, type FailureCode } from './errors.js';
+import { tokenRefusalCode } from './token-errors.js';
 import { createSecretScrubber } from '../security/redact.js';
 import { scrubError } from './redact.js';
 import { unbracket } from './resolve.js';
@@ -52,8 +54,8 @@ export interface OAuth2Deps {
 const MAX_DETAIL_CHARS = 160;
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-function fail(message: string, cause?: unknown): ProbeError {
-  return new ProbeError('oauth_token_refresh_failed', 'auth', message, { cause });
+function fail(code: FailureCode, message: string, cause?: unknown): ProbeError {
+  return new ProbeError(code, 'auth', message, { cause });
 }
 
 /** https anywhere; plain http only to loopback (local test endpoints). */
@@ -78,9 +80,6 @@ export async function refreshAccessToken(
   signal: AbortSignal,
   deps: OAuth2Deps = {},
 ): Promise<OAuth2Token> {
-  const url = checkedUrl(req.tokenUrl);
-  const address = deps.checkHost ? await checkTokenHost(url, signal, deps.checkHost) : undefined;
-  const scrub = createSecretScrubber([req.refreshToken, req.clientSecret ?? '']);
   const body = new URLSearchParams({
     grant_type: 'refresh_token',
     refresh_token: req.refreshToken,
@@ -88,6 +87,42 @@ export async function refreshAccessToken(
   });
   if (req.clientSecret) body.set('client_secret', req.clientSecret);
   if (req.scope) body.set('scope', req.scope);
+  const { token, json } = await requestToken(
+    req.tokenUrl,
+    body,
+    [req.refreshToken, req.clientSecret ?? ''],
+    signal,
+    deps,
+  );
+  return {
+    ...token,
+    ...(typeof json.refresh_token === 'string' &&
+    json.refresh_token &&
+    json.refresh_token !== req.refreshToken
+      ? { refreshToken: json.refresh_token }
+      : {}),
+  };
+}
+
+/**
+ * POSTs the grant `body` to the token endpoint and reads its answer: the access token and its
+ * expiry, and the answer's JSON for grant-specific fields. `secrets` (what the body carries) are
+ * scrubbed from every message. Rejects with a ProbeError only: its code says what the answer
+ * means for a person (token-errors.ts); unreachable covers the network, timeouts, 5xx and answers
+ * that are not token answers.
+ */
+export async function requestToken(
+  tokenUrl: string,
+  body: URLSearchParams,
+  secrets: readonly string[],
+  signal: AbortSignal,
+  deps: OAuth2Deps = {},
+): Promise<{ token: OAuth2Token; json: Record<string, unknown> }> {
+  const url = checkedUrl(tokenUrl);
+  const address = deps.checkHost ? await checkTokenHost(url, signal, deps.checkHost) : undefined;
+  const scrub = createSecretScrubber(secrets.filter((secret) => secret !== ''));
+  const unreachable = (message: string, cause?: unknown) =>
+    fail('oauth_endpoint_unreachable', message, cause);
 
   let status: number;
   let text: string;
@@ -95,37 +130,38 @@ export async function refreshAccessToken(
     ({ status, text } = await postForm(url, address, body.toString(), signal, deps.caPem));
   } catch (thrown) {
     const err = scrubError(toError(thrown), scrub);
-    if (signal.aborted) throw fail('token endpoint did not answer in time', err);
-    if (err instanceof TokenAnswerTooLarge) throw fail(err.message, err);
-    throw fail(`token request failed (${describeRequestError(err, url)})`, err);
+    if (signal.aborted) throw unreachable('token endpoint did not answer in time', err);
+    if (err instanceof TokenAnswerTooLarge) throw unreachable(err.message, err);
+    throw unreachable(`token request failed (${describeRequestError(err, url)})`, err);
   }
   if (status >= 300 && status <= 399) {
-    throw fail(`token endpoint answered HTTP ${status}, a redirect (not followed)`);
+    throw unreachable(`token endpoint answered HTTP ${status}, a redirect (not followed)`);
   }
   const json = parseJson(text);
   if (status < 200 || status > 299) {
     const error = typeof json?.error === 'string' ? json.error : undefined;
     const description = typeof json?.error_description === 'string' ? json.error_description : undefined;
     const detail = scrub([error, description].filter(Boolean).join(': ')).slice(0, MAX_DETAIL_CHARS);
-    throw fail(`token endpoint answered HTTP ${status}${detail ? `: ${detail}` : ''}`);
+    throw fail(
+      tokenRefusalCode(status, error, description),
+      `token endpoint answered HTTP ${status}${detail ? `: ${detail}` : ''}`,
+    );
   }
   if (!json || typeof json.access_token !== 'string' || json.access_token.length === 0) {
-    throw fail('token endpoint answer has no access_token');
+    throw unreachable('token endpoint answer has no access_token');
   }
   const oversized = oversizedToken(json);
-  if (oversized !== undefined) throw fail(oversized);
+  if (oversized !== undefined) throw unreachable(oversized);
   const expiresIn = typeof json.expires_in === 'string' ? Number(json.expires_in) : json.expires_in;
   const now = (deps.now ?? (() => new Date()))();
   return {
-    accessToken: json.access_token,
-    ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
-      ? { expiresAt: new Date(now.getTime() + expiresIn * 1000) }
-      : {}),
-    ...(typeof json.refresh_token === 'string' &&
-    json.refresh_token &&
-    json.refresh_token !== req.refreshToken
-      ? { refreshToken: json.refresh_token }
-      : {}),
+    json,
+    token: {
+      accessToken: json.access_token,
+      ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
+        ? { expiresAt: new Date(now.getTime() + expiresIn * 1000) }
+        : {}),
+    },
   };
 }
 
@@ -145,12 +181,14 @@ async function checkTokenHost(
       throw new ProbeError(error.code, 'auth', `OAuth2 token endpoint: ${error.message}`, { cause: error });
     }
     throw fail(
+      'oauth_endpoint_unreachable',
       `token endpoint host cannot be resolved (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       error,
     );
   }
   const bare = unbracket(address);
-  if (!isIP(bare)) throw fail('egress check of the token endpoint returned no IP address');
+  if (!isIP(bare))
+    throw fail('oauth_endpoint_unreachable', 'egress check of the token endpoint returned no IP address');
   return bare;
 }
 

@@ -103,6 +103,10 @@ for (const dialect of DIALECTS) {
           refreshToken: '****',
           scope: SCOPE,
           accessExpiresAt: null,
+          grant: 'refresh_token',
+          privateKey: null,
+          certThumbprint: null,
+          credentialExpiresAt: null,
         },
       };
       expect(res.json.incoming).toMatchObject(expected);
@@ -124,6 +128,10 @@ for (const dialect of DIALECTS) {
         refreshToken: C.refresh.secret,
         scope: SCOPE,
         accessExpiresAt: null,
+        grant: 'refresh_token',
+        privateKey: null,
+        certThumbprint: null,
+        credentialExpiresAt: null,
       });
       expect(account.outgoing?.password).toBe(C.password.secret);
     });
@@ -306,6 +314,76 @@ for (const dialect of DIALECTS) {
         { path: 'outgoing.oauth.refreshToken', message: 'is required for new OAuth settings' },
       ]);
       expect((await api.core.repo.listAccounts()).total).toBe(total);
+    });
+
+    it('app-only client credentials: created with 201, secret masked and encrypted, bad input 400 with nothing stored', async () => {
+      const app = { grant: 'client_credentials', tokenUrl: TOKEN_URL, clientId: 'tenant-app' };
+      const total = (await api.core.repo.listAccounts()).total;
+      for (const [oauthBody, path, message] of [
+        [
+          { ...app, clientSecret: C.otherSecret.secret, refreshToken: C.refresh2.secret },
+          'incoming.oauth.refreshToken',
+          /not used by grant client_credentials/,
+        ],
+        [{ ...app, privateKey: `${C.otherSecret.secret}` }, 'incoming.oauth.privateKey', /RSA private key/],
+        [{ ...app }, 'incoming.oauth.clientSecret', /or a certificate \(privateKey\) is required/],
+        [
+          { ...app, clientSecret: 'x', credentialExpiresAt: 'soon' },
+          'incoming.oauth.credentialExpiresAt',
+          /must be a date/,
+        ],
+        [
+          {
+            grant: 'jwt_bearer',
+            serviceAccountKey: {
+              type: 'service_account',
+              client_email: 'a@b.c',
+              private_key: C.otherSecret.secret,
+            },
+          },
+          'incoming.oauth.serviceAccountKey',
+          /private_key/,
+        ],
+      ] as [Body, string, RegExp][]) {
+        const res = await post({
+          emailAddress: 'app@example.test',
+          incoming: imap({ oauth: oauthBody }),
+          outgoing: smtp(),
+        });
+        expect(res.status, `${path}: ${res.text}`).toBe(400);
+        expect(res.json.issues, path).toEqual(
+          expect.arrayContaining([{ path, message: expect.stringMatching(message) }]),
+        );
+      }
+      expect((await api.core.repo.listAccounts()).total).toBe(total);
+
+      const res = await post({
+        emailAddress: 'app@example.test',
+        incoming: imap({
+          oauth: { ...app, clientSecret: C.clientSecret.secret, credentialExpiresAt: '2027-06-30' },
+        }),
+        outgoing: smtp(),
+      });
+      expect(res.status, res.text).toBe(201);
+      expect(res.json.incoming.oauth).toEqual({
+        grant: 'client_credentials',
+        tokenUrl: TOKEN_URL,
+        clientId: 'tenant-app',
+        clientSecret: '****',
+        refreshToken: null,
+        privateKey: null,
+        certThumbprint: null,
+        credentialExpiresAt: '2027-06-30T00:00:00.000Z',
+        scope: 'https://outlook.office365.com/.default',
+        accessExpiresAt: null,
+      });
+      const row = await api.core.db
+        .knex('service_auth')
+        .where('service_auth_id', (await stored(res.json.id)).incoming!.serviceAuthId)
+        .first();
+      expect(row.oauth_client_secret).toMatch(/^mm1:/);
+      expect(row.oauth_grant).toBe('client_credentials');
+      expect((await stored(res.json.id)).incoming?.oauth?.clientSecret).toBe(C.clientSecret.secret);
     });
 
     it('update: a kept refresh token or client secret stays with its token endpoint and its server', async () => {

@@ -67,10 +67,24 @@ describe('GET /api/v1/openapi.json', () => {
     expect(incoming.required).toEqual(['server', 'port', 'username']);
     const oauth = incoming.properties.oauth;
     expect(oauth).toMatchObject({ type: 'object', nullable: true, additionalProperties: false });
-    expect(oauth.required).toEqual(['tokenUrl', 'clientId']);
+    // tokenUrl and clientId are required except for jwt_bearer with a service account key (refined).
+    expect(oauth.required ?? []).toEqual([]);
     expect(Object.keys(oauth.properties)).toEqual(
-      expect.arrayContaining(['tokenUrl', 'clientId', 'clientSecret', 'refreshToken', 'scope']),
+      expect.arrayContaining([
+        'grant',
+        'tokenUrl',
+        'clientId',
+        'clientSecret',
+        'refreshToken',
+        'scope',
+        'privateKey',
+        'certificate',
+        'certThumbprint',
+        'serviceAccountKey',
+        'credentialExpiresAt',
+      ]),
     );
+    expect(oauth.properties.grant.enum).toEqual(['refresh_token', 'client_credentials', 'jwt_bearer']);
     expect(oauth.properties.refreshToken.description).toMatch(/Write-only/);
     expect(oauth.properties.clientSecret).toMatchObject({ type: 'string', nullable: true });
     const adHoc = doc.paths['/api/v1/test'].post.requestBody.content['application/json'].schema;
@@ -85,10 +99,22 @@ describe('GET /api/v1/openapi.json', () => {
     expect(account.properties.incoming.properties.password).toEqual({ type: 'string', enum: ['****'] });
     const oauth = account.properties.incoming.properties.oauth;
     expect(oauth.nullable).toBe(true);
-    expect(oauth.properties.refreshToken).toEqual({ type: 'string', enum: ['****'] });
+    expect(oauth.properties.refreshToken).toMatchObject({ type: 'string', enum: ['****'], nullable: true });
     expect(oauth.properties.clientSecret).toMatchObject({ enum: ['****'], nullable: true });
+    expect(oauth.properties.privateKey).toMatchObject({ enum: ['****'], nullable: true });
     expect(Object.keys(oauth.properties).sort()).toEqual(
-      ['accessExpiresAt', 'clientId', 'clientSecret', 'refreshToken', 'scope', 'tokenUrl'].sort(),
+      [
+        'accessExpiresAt',
+        'certThumbprint',
+        'clientId',
+        'clientSecret',
+        'credentialExpiresAt',
+        'grant',
+        'privateKey',
+        'refreshToken',
+        'scope',
+        'tokenUrl',
+      ].sort(),
     );
     expect(account.properties.lastChecks.items.properties.transcript).toBeDefined();
     expect(detail['404'].content['application/json'].schema.required).toEqual(

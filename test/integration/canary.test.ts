@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceAuthInput, SideCheck } from '../../src/accounts/repository.js';
+import type { OAuthInput, ServiceAuthInput, SideCheck } from '../../src/accounts/repository.js';
 import { AccountStatus } from '../../src/accounts/types.js';
 import { createCore, type Core } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -25,7 +25,15 @@ import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import type { Dovecot } from '../peers/dovecot.js';
 import { describeWithPeer } from '../peers/require.js';
 import { startSmtpServer, type TestSmtpServer } from '../peers/smtp.js';
-import { startIntrospection, startOAuthDovecot, type Introspection } from './oauth-peers.js';
+import { certificateThumbprint } from '../../src/probes/jwt.js';
+import { makeAppCertificate, pemCore, type AppCertificate } from './app-credentials.js';
+import {
+  startIntrospection,
+  startOAuthDovecot,
+  xoauth2SmtpOptions,
+  type Introspection,
+} from './oauth-peers.js';
+import { startTokenEndpoint, type TokenEndpoint } from './oauth-token-endpoint.js';
 
 describe('the canary search itself', () => {
   const canary = makeCanary('probe', 'dora', { special: true });
@@ -67,8 +75,12 @@ for (const dialect of DIALECTS) {
       smtpBad: makeCanary('smtp-bad', 'dora', { special: true }),
       smtpToken: makeCanary('smtp-token', 'dora'),
       smtpTokenBad: makeCanary('smtp-token-bad', 'dora'),
+      appClientSecret: makeCanary('app-client-secret'),
     };
     const canaries: Canary[] = Object.values(C);
+    let idp: TokenEndpoint;
+    let appSmtp: TestSmtpServer;
+    let appCert: AppCertificate;
     const corpus = new CanaryCorpus();
     const logs = new LogCapture();
     let t: TestDb;
@@ -87,6 +99,24 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'mailmon-canary-'));
       introspection = await startIntrospection(C.imapToken.secret, 'dora');
+      // App-only OAuth2 (issue 11): a tenant app with a client secret and a certificate; the tokens it
+      // issues, the secret and the private key are canaries too.
+      appCert = await makeAppCertificate('canary app');
+      canaries.push({ secret: appCert.keyPem, core: pemCore(appCert.keyPem), label: 'app private key' });
+      idp = await startTokenEndpoint({
+        clientId: 'unused',
+        clientSecret: 'unused',
+        now: () => new Date(),
+        app: {
+          clientId: 'canary-app',
+          clientSecret: C.appClientSecret.secret,
+          certificatePem: appCert.certPem,
+          serviceAccount: { email: 'unused@example.test', publicKeyPem: appCert.certPem },
+          mailboxes: ['dora'],
+          introspectionUser: 'dora',
+        },
+      });
+      appSmtp = await startSmtpServer(xoauth2SmtpOptions(idp));
       [t, dovecot, smtp] = await Promise.all([
         dialect.open(),
         startOAuthDovecot({
@@ -138,6 +168,25 @@ for (const dialect of DIALECTS) {
         security: 'starttls',
         caPem: smtp.caPem,
       });
+      const appSide = (credential: Partial<OAuthInput>): ServiceAuthInput => ({
+        server: '127.0.0.1',
+        port: appSmtp.port,
+        authType: 'oauth2',
+        username: 'dora',
+        password: '',
+        security: 'starttls',
+        acceptUnverifiedCert: false,
+        caPem: appSmtp.caPem,
+        oauth: {
+          grant: 'client_credentials',
+          tokenUrl: `${idp.url}/token`,
+          clientId: 'canary-app',
+          clientSecret: null,
+          refreshToken: undefined,
+          scope: 'https://outlook.office365.com/.default',
+          ...credential,
+        },
+      });
       const account = (n: number, incoming: ServiceAuthInput, outgoing: ServiceAuthInput | null) => ({
         emailAddress: `canary${n}@example.test`,
         associateId: 7,
@@ -150,6 +199,20 @@ for (const dialect of DIALECTS) {
         account(3, imap('password', 'dora', C.imapBad), null),
         account(4, imap('oauth2', 'dora', C.imapToken), smtpSide('oauth2', C.smtpToken)),
         account(5, imap('oauth2', 'dora', C.imapTokenBad), smtpSide('oauth2', C.smtpTokenBad)),
+        account(
+          6,
+          imap('password', 'dora', C.imapGood),
+          appSide({ clientSecret: C.appClientSecret.secret, privateKey: null }),
+        ),
+        account(
+          7,
+          imap('password', 'dora', C.imapGood),
+          appSide({
+            clientSecret: null,
+            privateKey: appCert.keyPem,
+            certThumbprint: certificateThumbprint(appCert.certPem),
+          }),
+        ),
       ]);
 
       // The daemon sweeps on its own schedule; wait until it has checked every account.
@@ -206,11 +269,21 @@ for (const dialect of DIALECTS) {
       }
       await addAllRows(corpus, t);
       corpus.add('log lines', logs.text);
+      canaries.push(
+        ...idp.issued().map((token, i) => ({ secret: token, label: `issued app token ${i + 1}` })),
+      );
     }, 90_000);
 
     afterAll(async () => {
       await (daemon ? daemon.stop() : undefined);
-      await Promise.all([t?.cleanup(), dovecot?.stop(), smtp?.stop(), introspection?.close()]);
+      await Promise.all([
+        t?.cleanup(),
+        dovecot?.stop(),
+        smtp?.stop(),
+        introspection?.close(),
+        appSmtp?.stop(),
+        idp?.close(),
+      ]);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -224,7 +297,12 @@ for (const dialect of DIALECTS) {
         'imap:auth_rejected',
         'imap:ok smtp:ok',
         'imap:auth_rejected smtp:auth_rejected',
+        'imap:ok smtp:ok',
+        'imap:ok smtp:ok',
       ]);
+      expect(idp.tokenRequests.map((r) => `${r.credential}:${r.status}`).sort()).toEqual(
+        expect.arrayContaining(['certificate:200', 'secret:200']),
+      );
       expect(introspection.seen).toEqual(expect.arrayContaining([C.imapToken.secret, C.imapTokenBad.secret]));
       expect(smtp.authAttempts.map((a) => `${a.method}:${a.ok}`)).toEqual(
         expect.arrayContaining(['PLAIN:true', 'LOGIN:false', 'XOAUTH2:true', 'XOAUTH2:false']),
@@ -238,9 +316,12 @@ for (const dialect of DIALECTS) {
         AccountStatus.Failed,
         AccountStatus.Ok,
         AccountStatus.Failed,
+        AccountStatus.Ok,
+        AccountStatus.Ok,
       ]);
       expect(cli['check --all']?.code).toBe(1);
-      expect(cli['keys check']?.stdout).toMatch(/9 secret\(s\) checked: 9 decrypt, 0 fail/);
+      // 13 passwords (an app-only side stores an empty one), the client secret and the private key.
+      expect(cli['keys check']?.stdout).toMatch(/15 secret\(s\) checked: 15 decrypt, 0 fail/);
       for (const id of ids) expect(cli[`accounts show ${id}`]?.code).toBe(0);
     });
 

@@ -88,7 +88,7 @@ describe('OAuth2 token endpoint signed by the tls.extraCaFile CA', () => {
     const before = idp.tokenRequests.length;
     const { report, logs, refreshToken } = await setUp(false);
     const [result] = report?.results ?? [];
-    expect(result).toMatchObject({ ok: false, code: 'oauth_token_refresh_failed', phase: 'auth' });
+    expect(result).toMatchObject({ ok: false, code: 'oauth_endpoint_unreachable', phase: 'auth' });
     expect(result?.reason).toMatch(/certificate/i);
     expect(idp.tokenRequests.length).toBe(before);
     for (const secret of [refreshToken.secret, clientSecret.secret]) {

@@ -71,15 +71,15 @@ export async function startOAuthDovecot(opts: OAuthDovecotOptions): Promise<Dove
 
 /**
  * startSmtpServer options offering only XOAUTH2, accepted when `idp` says the access token is
- * active for that user; anything else is a 535.
+ * active for that user (a tenant token: for any consented mailbox); anything else is a 535.
  */
-export function xoauth2SmtpOptions(idp: Pick<TokenEndpoint, 'activeUser'>): SmtpServerOptions {
+export function xoauth2SmtpOptions(idp: Pick<TokenEndpoint, 'validFor'>): SmtpServerOptions {
   return {
     users: [],
     authMethods: ['XOAUTH2'],
     serverOptions: {
       onAuth(auth, _session, callback) {
-        if (auth.method === 'XOAUTH2' && idp.activeUser(auth.accessToken ?? '') === auth.username) {
+        if (auth.method === 'XOAUTH2' && idp.validFor(auth.accessToken ?? '', auth.username ?? '')) {
           return callback(null, { user: auth.username });
         }
         return callback(Object.assign(new Error('5.7.8 token refused'), { responseCode: 535 }));

@@ -134,6 +134,7 @@ for (const dialect of DIALECTS) {
     it('every output masks every OAuth secret, and re-importing the output keeps them', async () => {
       const json = toEMailAccountJson((await repo.getAccount(id))!);
       expect(json.IncomingCredentials?.OAuth).toEqual({
+        Grant: 'refresh_token',
         TokenUrl: TOKEN_URL,
         ClientId: 'client-1',
         ClientSecret: '****',

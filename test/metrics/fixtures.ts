@@ -82,6 +82,13 @@ export function populatedMetrics(): Metrics {
       { protocol: 'smtp', lastCheckAt: at, lastSuccessAt: new Date('2030-06-01T10:00:00Z'), ok: false },
     ],
   });
+  metrics.oauth.recordCredential(
+    3,
+    'smtp',
+    { tokenUrl: 'https://login.example.test/tenant/oauth2/v2.0/token', clientId: 'app-1' },
+    new Date('2030-06-20T00:00:00Z'),
+  );
+  metrics.oauth.tokenRequest('client_credentials', 'ok');
   metrics.setStatusCounts({ [AccountStatus.Ok]: 1, [AccountStatus.Failed]: 1 });
   metrics.recordSweep({ startedAt: new Date(at.getTime() - 2000), finishedAt: at, checked: 2, timedOut: 1 });
   metrics.incDatabaseErrors();

@@ -264,8 +264,10 @@ describe('Metrics: monitor health', () => {
     const labelNames = new Set((await scrape(populatedMetrics())).flatMap((s) => Object.keys(s.labels)));
     const allowed = [
       'account_id',
+      'client_id', // mailmon_oauth_credential_expiry_timestamp_seconds: an app's id (a service account for Google), never a mailbox
       'code',
       'folder', // delivery latency: inbox | junk
+      'grant', // mailmon_oauth_token_requests_total: refresh_token | client_credentials | jwt_bearer
       'host',
       'le',
       'outcome', // delivery round trips: delivered | junk | pending | lost
@@ -275,6 +277,7 @@ describe('Metrics: monitor health', () => {
       'reason', // mailmon_results_dropped_total: lease_lost | edited
       'result',
       'status',
+      'token_host', // the OAuth2 token endpoint's host
       'version',
     ];
     expect([...labelNames].sort()).toEqual(allowed);

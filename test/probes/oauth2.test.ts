@@ -151,11 +151,11 @@ describe('refreshAccessToken', () => {
     return err as ProbeError;
   }
 
-  it('a refused refresh token: oauth_token_refresh_failed naming the OAuth error, without the token', async () => {
+  it('a refused refresh token: oauth_grant_invalid naming the OAuth error, without the token', async () => {
     endpoint = await startTokenEndpoint(provider('at-fresh'));
     const err = await refusal({ refreshToken: 'rt-0.revoked-token' });
     expect({ code: err.code, phase: err.phase }).toEqual({
-      code: 'oauth_token_refresh_failed',
+      code: 'oauth_grant_invalid',
       phase: 'auth',
     });
     expect(err.message).toBe(
@@ -166,17 +166,20 @@ describe('refreshAccessToken', () => {
   it('a refused client: HTTP 401 invalid_client', async () => {
     endpoint = await startTokenEndpoint(provider('at-fresh'));
     const err = await refusal({ clientSecret: 'wrong-secret' });
+    expect(err.code).toBe('oauth_client_invalid');
     expect(err.message).toBe('token endpoint answered HTTP 401: invalid_client');
   });
 
   it('an answer without access_token', async () => {
     endpoint = await startTokenEndpoint((_f, res) => json(res, 200, { token_type: 'Bearer' }));
-    expect((await refusal({})).message).toBe('token endpoint answer has no access_token');
+    const err = await refusal({});
+    expect(err.code).toBe('oauth_endpoint_unreachable');
+    expect(err.message).toBe('token endpoint answer has no access_token');
   });
 
   it('an unreachable endpoint', async () => {
     const err = await refusal({ tokenUrl: `http://127.0.0.1:${await closedPort()}/token` });
-    expect(err.code).toBe('oauth_token_refresh_failed');
+    expect(err.code).toBe('oauth_endpoint_unreachable');
     expect(err.message).toBe('token request failed (ECONNREFUSED)');
   });
 
@@ -330,7 +333,7 @@ describe('refreshAccessToken: one lookup, pinned to the checked address', () => 
       refreshAccessToken(request(url), new AbortController().signal, { checkHost, caPem }),
     );
     expect({ code: err.code, phase: err.phase, message: err.message }).toEqual({
-      code: 'oauth_token_refresh_failed',
+      code: 'oauth_endpoint_unreachable',
       phase: 'auth',
       message:
         'token request failed (certificate is not valid for token.mailmon-test.invalid: ERR_TLS_CERT_ALTNAME_INVALID)',

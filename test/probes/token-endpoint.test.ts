@@ -1,6 +1,6 @@
 // Token endpoints are held to egress.tokenEndpointPorts and their answers are bounded: a local HTTPS
 // token endpoint (test CA, 127.0.0.1) that answers 10 MB, a 100 KB token or a token longer than
-// mailmon stores gets a clear oauth_token_refresh_failed, and one on a port outside the list gets
+// mailmon stores gets a clear oauth_endpoint_unreachable, and one on a port outside the list gets
 // egress_denied naming the key, before any request is sent.
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -108,7 +108,7 @@ describe('token endpoint answers are bounded', () => {
     const endpoint = await start(tenMegabytes);
     const err = await failure(refresh(endpoint.url));
     expect(err).toMatchObject({
-      code: 'oauth_token_refresh_failed',
+      code: 'oauth_endpoint_unreachable',
       phase: 'auth',
       message: 'token endpoint answer is larger than 64 KiB: not a token response',
     });
@@ -123,7 +123,7 @@ describe('token endpoint answers are bounded', () => {
   it('an access token longer than mailmon stores, in a small enough answer, fails naming the field', async () => {
     const endpoint = await start(json({ access_token: 'a'.repeat(60_000), expires_in: 3600 }));
     const err = await failure(refresh(endpoint.url));
-    expect(err).toMatchObject({ code: 'oauth_token_refresh_failed', phase: 'auth' });
+    expect(err).toMatchObject({ code: 'oauth_endpoint_unreachable', phase: 'auth' });
     expect(err.message).toBe(
       `token endpoint answer's access_token is 60000 characters, more than the ${MAX_TOKEN_CHARS} mailmon stores`,
     );

@@ -41,6 +41,7 @@ const ALERTS = [
   'MailmonMailboxNearlyFull',
   'MailmonDeliveryLost',
   'MailmonIpBanned',
+  'MailmonOAuthCredentialExpiring',
 ];
 
 describeWithPeer('promtool', 'Prometheus rules', () => {

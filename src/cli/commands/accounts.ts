@@ -5,9 +5,10 @@ import { MAX_INT } from '../../accounts/fields.js';
 import { ImportError, importAccounts, parseImport, type ImportEntry } from '../../accounts/import.js';
 import type { HistoryEntry, SideCheck } from '../../accounts/repository.js';
 import { AccountStatus, type EmailAccount } from '../../accounts/types.js';
-import { accountJson, statusName, table, when } from '../format.js';
+import { accountJson, describeOAuth, statusName, table, when } from '../format.js';
 import { CliError, withCore, type CliIo } from '../context.js';
 import { describeQuota } from '../../probes/imap-quota.js';
+import { registerAccountEdit } from './accounts-edit.js';
 
 export function parseId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INT) {
@@ -141,6 +142,8 @@ Exit 0 imported, 2 invalid input (every problem listed by entry and field; nothi
       });
     });
 
+  registerAccountEdit(accounts, io);
+
   accounts
     .command('delete')
     .argument('<id>', 'account id')
@@ -192,6 +195,12 @@ function renderAccount(
     `outgoing:   ${a.outgoing ? `${a.outgoing.server}:${a.outgoing.port} ${a.outgoing.security} user ${a.outgoing.username}` : 'not tested'}`,
     `last check: ${a.lastCheckAt ?? '-'}   last success: ${a.lastSuccessAt ?? '-'}   next due: ${a.nextDueAt ?? '-'}`,
     `backoff:    ${a.authBackoff ? `${backoffNote(account).trim()}: ${a.authBackoff.failures} credential failure(s) in a row; a save with new credentials or \`mailmon check --account ${a.id}\` ends it` : 'none'}`,
+    ...(['incoming', 'outgoing'] as const).flatMap((name) => {
+      const oauth = account[name]?.oauth;
+      return oauth
+        ? [`${name === 'incoming' ? 'IMAP' : 'SMTP'} OAuth2: ${describeOAuth(oauth, new Date())}`]
+        : [];
+    }),
     `delivery:   ${account.delivery?.enabled ? `round trip on, to ${account.delivery.to ?? account.emailAddress}` : 'round trip off (unless sampled)'}`,
     '',
   ];

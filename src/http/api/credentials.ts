@@ -4,6 +4,7 @@ import type { OAuthInput } from '../../accounts/repository.js';
 import type { AccountDraft, SideDraft } from '../../accounts/save-rules.js';
 import { defaultSecurityForPort } from '../../accounts/fields.js';
 import { keepsPassword } from '../../accounts/superoffice-schema.js';
+import { toOAuthInput } from '../../accounts/app-credentials.js';
 import type { ProbeTarget, Protocol } from '../../probes/types.js';
 import type {
   AccountInputBody,
@@ -11,17 +12,11 @@ import type {
   OAuthInputBody,
   TestCredentialsBody,
 } from './schemas.js';
+import { oauthFields } from './schemas.js';
 
 /** An `oauth` object: absent, "" or the mask keeps a secret (undefined); clientSecret null = none. */
 function toOAuthDraft(oauth: OAuthInputBody): OAuthInput {
-  return {
-    tokenUrl: oauth.tokenUrl,
-    clientId: oauth.clientId,
-    clientSecret:
-      oauth.clientSecret === null ? null : keepsPassword(oauth.clientSecret) ? undefined : oauth.clientSecret,
-    refreshToken: keepsPassword(oauth.refreshToken) ? undefined : oauth.refreshToken,
-    scope: oauth.scope ? oauth.scope : null,
-  };
+  return toOAuthInput(oauthFields(oauth));
 }
 
 function toSideDraft(side: CredentialsInputBody | null): SideDraft | null {

@@ -3,7 +3,7 @@
 // secret) are the ones the compatible endpoints use, so both refuse the same input the same way.
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { ACCOUNT_STATUS_NAMES } from '../../accounts/types.js';
+import { ACCOUNT_STATUS_NAMES, OAUTH_GRANTS } from '../../accounts/types.js';
 import { FAILURE_CODES, PHASES } from '../../probes/errors.js';
 import { AUTH_TYPES, SECURITIES } from '../../probes/types.js';
 import { DELIVERY_OUTCOMES } from '../../probes/mailbox-facts.js';
@@ -22,7 +22,17 @@ import {
   secretSchema,
   tokenUrlSchema,
 } from '../../accounts/fields.js';
-import { PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
+import { keepsPassword, PASSWORD_MASK } from '../../accounts/superoffice-schema.js';
+import {
+  certificateSchema,
+  expiryDateSchema,
+  keptOr,
+  oauthFieldProblems,
+  privateKeySchema,
+  serviceAccountKeySchema,
+  thumbprintSchema,
+  type OAuthFields,
+} from '../../accounts/app-credentials.js';
 
 export const STATUS_NAMES = ['Unknown', 'Deleted', 'Failing', 'Failed', 'Ok'] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
@@ -77,31 +87,69 @@ const credentialsFields = {
 const KEEPS = `absent, "" or "${PASSWORD_MASK}" keeps the stored one`;
 
 /**
- * How an oauth2 side refreshes its access token (RFC 6749 refresh_token grant). Secrets are
- * write-only like passwords; the non-secret settings are returned as given.
+ * How an oauth2 side gets its access token: a refresh token (grant refresh_token, the default), or
+ * app-only: client_credentials (Microsoft 365; a client secret or a certificate) and jwt_bearer (a
+ * Google service account with domain-wide delegation). Secrets are write-only like passwords; the
+ * non-secret settings are returned as given.
  */
-export const oauthInputSchema = z.strictObject({
-  tokenUrl: tokenUrlSchema.meta({
-    description: 'The token endpoint: https (http only to a loopback address)',
+const oauthObjectSchema = z.strictObject({
+  grant: z
+    .enum(OAUTH_GRANTS, { error: `must be one of ${OAUTH_GRANTS.join(', ')}` })
+    .default('refresh_token')
+    .meta({
+      description:
+        'refresh_token (a per-mailbox grant), client_credentials (Microsoft 365 app-only) or jwt_bearer (Google service account); default refresh_token',
+    }),
+  tokenUrl: tokenUrlSchema.optional().meta({
+    description:
+      'The token endpoint: https (http only to a loopback address). Required, except for jwt_bearer with a serviceAccountKey (its token_uri)',
     example: 'https://login.microsoftonline.com/TENANT/oauth2/v2.0/token',
   }),
   clientId: lineSchema(MAX_CLIENT_ID_LENGTH)
     .refine((value) => value !== '', { error: 'is required' })
-    .meta({ description: 'The application (client) id registered with the token endpoint' }),
+    .optional()
+    .meta({
+      description:
+        'The application (client) id registered with the token endpoint; for jwt_bearer the service account client_email (taken from serviceAccountKey)',
+    }),
   clientSecret: secretSchema()
     .nullable()
     .optional()
     .meta({
-      description: `Write-only. null (or none stored) = a public client; on update ${KEEPS}`,
+      description: `Write-only. null (or none stored) = a public client, or a certificate instead; on update ${KEEPS}`,
     }),
   refreshToken: secretSchema()
     .optional()
     .meta({
-      description: `Write-only. Required for new OAuth settings; on update ${KEEPS}`,
+      description: `Write-only. refresh_token grant: required for new OAuth settings; on update ${KEEPS}`,
     }),
   scope: lineSchema(MAX_SCOPE_LENGTH).nullable().optional().meta({
-    description: 'Space-separated scopes sent with the refresh; absent, null or "" = none',
+    description:
+      'Space-separated scopes; absent, null or "" = none (refresh_token), https://outlook.office365.com/.default (client_credentials), https://mail.google.com/ (jwt_bearer)',
     example: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access',
+  }),
+  privateKey: keptOr(privateKeySchema, PASSWORD_MASK)
+    .nullable()
+    .optional()
+    .meta({
+      description: `Write-only. client_credentials with a certificate: its RSA private key (PEM); null = none (a client secret instead); ${KEEPS}`,
+    }),
+  certificate: certificateSchema.optional().meta({
+    description:
+      'client_credentials: the certificate (PEM) the private key belongs to; mailmon keeps its thumbprint (x5t) and notAfter',
+  }),
+  certThumbprint: thumbprintSchema.nullable().optional().meta({
+    description:
+      'client_credentials: the certificate SHA-1 thumbprint (40 hex digits), when the certificate is not given',
+  }),
+  serviceAccountKey: keptOr(serviceAccountKeySchema, PASSWORD_MASK)
+    .optional()
+    .meta({
+      description: `Write-only. jwt_bearer: the service account JSON key (its text or the object); client_email, private_key and token_uri are used; ${KEEPS}`,
+    }),
+  credentialExpiresAt: expiryDateSchema.nullable().optional().meta({
+    description:
+      "When the client secret (or service account key) expires, e.g. 2027-06-30; a certificate's comes from its notAfter. Exported as mailmon_oauth_credential_expiry_timestamp_seconds",
   }),
   accessExpiresAt: z
     .string()
@@ -109,6 +157,29 @@ export const oauthInputSchema = z.strictObject({
     .nullable()
     .optional()
     .meta({ description: 'Read-only: ignored, so that settings read from a response can be sent back' }),
+});
+
+/** A validated `oauth` object's fields, secrets decoded: absent, "" or the mask keeps (undefined). */
+export function oauthFields(oauth: z.output<typeof oauthObjectSchema>): OAuthFields {
+  return {
+    grant: oauth.grant,
+    tokenUrl: oauth.tokenUrl,
+    clientId: oauth.clientId,
+    clientSecret:
+      oauth.clientSecret === null ? null : keepsPassword(oauth.clientSecret) ? undefined : oauth.clientSecret,
+    refreshToken: keepsPassword(oauth.refreshToken) ? undefined : oauth.refreshToken,
+    scope: oauth.scope ? oauth.scope : null,
+    privateKey: oauth.privateKey,
+    certificate: oauth.certificate,
+    certThumbprint: oauth.certThumbprint,
+    serviceAccountKey: oauth.serviceAccountKey,
+    credentialExpiresAt: oauth.credentialExpiresAt,
+  };
+}
+
+export const oauthInputSchema = oauthObjectSchema.superRefine((oauth, ctx) => {
+  for (const problem of oauthFieldProblems(oauthFields(oauth)))
+    ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message((name) => name) });
 });
 export type OAuthInputBody = z.output<typeof oauthInputSchema>;
 
@@ -212,13 +283,25 @@ const credentialsViewSchema = z.object({
   caPem: z.string().nullable(),
   oauth: z
     .object({
+      grant: z.enum(OAUTH_GRANTS),
       tokenUrl: z.string(),
       clientId: z.string(),
       clientSecret: z
         .literal(PASSWORD_MASK)
         .nullable()
         .meta({ description: 'The mask when a client secret is stored; null for a public client' }),
-      refreshToken: z.literal(PASSWORD_MASK),
+      refreshToken: z
+        .literal(PASSWORD_MASK)
+        .nullable()
+        .meta({ description: 'The mask for the refresh_token grant; null for the app-only grants' }),
+      privateKey: z.literal(PASSWORD_MASK).nullable().meta({
+        description: 'The mask when a private key (certificate or service account) is stored; else null',
+      }),
+      certThumbprint: z.string().nullable().meta({ description: "The client certificate's x5t" }),
+      credentialExpiresAt: z.string().nullable().meta({
+        description:
+          'When the app-only credential expires (certificate notAfter, configured secret expiry); null = unknown',
+      }),
       scope: z.string().nullable(),
       accessExpiresAt: z
         .string()

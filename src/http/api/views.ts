@@ -60,10 +60,14 @@ function credentialsView(auth: ServiceAuth | null): AccountView['incoming'] {
     caPem: auth.caPem,
     oauth: auth.oauth
       ? {
+          grant: auth.oauth.grant ?? 'refresh_token',
           tokenUrl: auth.oauth.tokenUrl,
           clientId: auth.oauth.clientId,
           clientSecret: auth.oauth.clientSecret === null ? null : PASSWORD_MASK,
-          refreshToken: PASSWORD_MASK,
+          refreshToken: (auth.oauth.grant ?? 'refresh_token') === 'refresh_token' ? PASSWORD_MASK : null,
+          privateKey: (auth.oauth.privateKey ?? null) === null ? null : PASSWORD_MASK,
+          certThumbprint: auth.oauth.certThumbprint ?? null,
+          credentialExpiresAt: iso(auth.oauth.credentialExpiresAt ?? null),
           scope: auth.oauth.scope,
           accessExpiresAt: iso(auth.oauth.accessExpiresAt),
         }
@@ -184,6 +188,11 @@ export function secretsOf(account: EmailAccount | null): string[] {
   if (account === null) return [];
   return [account.incoming, account.outgoing]
     .filter((auth): auth is ServiceAuth => auth !== null)
-    .flatMap((auth) => [auth.password, auth.oauth?.refreshToken ?? '', auth.oauth?.clientSecret ?? ''])
+    .flatMap((auth) => [
+      auth.password,
+      auth.oauth?.refreshToken ?? '',
+      auth.oauth?.clientSecret ?? '',
+      auth.oauth?.privateKey ?? '',
+    ])
     .filter((secret) => secret !== '');
 }
