@@ -4,6 +4,7 @@ import * as oauth from './migrations/002_oauth.js';
 import * as lastCheckTls from './migrations/003_last_check_tls.js';
 import * as replicas from './migrations/004_replicas.js';
 import * as delivery from './migrations/006_delivery.js';
+import * as fleet from './migrations/009_fleet.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_last_check_tls': lastCheckTls,
   '004_replicas': replicas,
   '006_delivery': delivery,
+  '009_fleet': fleet,
 };
 
 const source: Knex.MigrationSource<string> = {
