@@ -6,7 +6,6 @@ import { CheckLeases } from './checks/check-leases.js';
 import { readExtraCa } from './checks/extra-ca.js';
 import { HostLimiter } from './checks/host-limiter.js';
 import { HostBackoff } from './checks/host-backoff.js';
-import { restoreMetrics } from './checks/metrics-sync.js';
 import type { Config } from './config/schema.js';
 import { loadKeyring } from './crypto/key-source.js';
 import type { Keyring } from './crypto/keyring.js';
@@ -14,6 +13,7 @@ import { assertKeyringCoversStored, explainMissingKey, storedKeyUsage } from './
 import { KnexAccountRepository } from './db/account-store.js';
 import { MYSQL_IDLE_TIMEOUT_SECONDS, openDatabase, type Database } from './db/connection.js';
 import { migrateToLatest } from './db/migrate.js';
+import { AccountViewStore } from './db/account-view-store.js';
 import { ReplicaStore } from './db/replica-store.js';
 import { SweepStore } from './db/sweep-store.js';
 import { createEgressResolver, type LookupAll } from './egress/resolver.js';
@@ -26,6 +26,7 @@ import { createSmtpProbe } from './probes/smtp.js';
 import type { Probe, Protocol } from './probes/types.js';
 import { DeliverySampler } from './sweep/delivery-sampler.js';
 import { ClaimLoop } from './sweep/claim-loop.js';
+import { AccountFeed } from './sweep/account-feed.js';
 import { Fleet } from './sweep/fleet.js';
 import { Housekeeping } from './sweep/housekeeping.js';
 import { configNotices } from './config/load.js';
@@ -165,7 +166,15 @@ export async function createCore(options: AppOptions): Promise<Core> {
       },
     );
     const fleet = new Fleet(
-      { replicas: new ReplicaStore(db.knex), sweeps, repo, hostLimiter, metrics, logger },
+      {
+        replicas: new ReplicaStore(db.knex),
+        sweeps,
+        repo,
+        hostLimiter,
+        metrics,
+        logger,
+        feed: new AccountFeed({ views: new AccountViewStore(db.knex), repo, metrics, logger }),
+      },
       {
         replicaId,
         heartbeatMs: config.replicas.heartbeatSeconds * 1000,
@@ -225,5 +234,3 @@ async function openKeyring(config: Readonly<Config>, db: Database, logger: Logge
   }
   return loaded.keyring;
 }
-
-export { restoreMetrics };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { VERSION, restoreMetrics, type Core } from './app.js';
+import { VERSION, type Core } from './app.js';
 import { apiPlugin } from './http/api/index.js';
 import { assertSafeListen } from './http/auth.js';
 import { buildHttpServer, type HealthReport } from './http/server.js';
@@ -26,9 +26,8 @@ export interface DaemonOptions {
  * UnsafeListenError) to serve the API without a token on a non-loopback address.
  */
 export async function startDaemon(core: Core, options: DaemonOptions = {}): Promise<Daemon> {
-  const { config, logger, metrics, repo, claimLoop, fleet, db } = core;
+  const { config, logger, metrics, claimLoop, fleet, db } = core;
   assertSafeListen(config.http);
-  const restored = await restoreMetrics(repo, metrics);
   let lastSweepAt: Date | null = null;
 
   const health = async (): Promise<HealthReport> => {
@@ -59,7 +58,8 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
   claimLoop.onRound = (at) => {
     lastSweepAt = at;
   };
-  // Heartbeat first: the per-host share and the leader are known before the first claim.
+  // Heartbeat first: the per-host share and the leader are known before the first claim, and the
+  // leader has loaded the per-account series from the database (the others export none).
   await fleet.start();
   if (config.scheduler.enabled) claimLoop.start();
   core.housekeeping.start();
@@ -67,7 +67,7 @@ export async function startDaemon(core: Core, options: DaemonOptions = {}): Prom
     {
       url,
       database: db.describe,
-      accounts: restored,
+      leader: fleet.isLeader,
       checkIntervalSeconds: config.scheduler.checkIntervalSeconds,
       pruneSchedule: config.history.pruneSchedule,
     },

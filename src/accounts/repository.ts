@@ -118,7 +118,7 @@ export interface SideCheck {
 
 export type HistoryEntry = Omit<SideCheck, 'lastSuccessAt' | 'details' | 'tlsNotAfter'>;
 
-/** What a restart needs to restore an account's metrics (no transcripts). */
+/** What the leader exports about one account (db/account-view-store.ts; no transcripts). */
 export interface AccountSnapshot {
   id: number;
   status: AccountStatus;
@@ -200,7 +200,6 @@ export interface AccountRepository {
   recordCheck(id: number, record: CheckRecord, failedThreshold: number): Promise<RecordedCheck | null>;
   lastChecks(id: number): Promise<SideCheck[]>;
   /** Every non-deleted account's stored state and last results, for restoring metrics. */
-  snapshot(): Promise<AccountSnapshot[]>;
   history(id: number, options?: { limit?: number }): Promise<HistoryEntry[]>;
   /** Deletes history older than `olderThan`, `batch` rows per statement; returns the rows deleted. */
   pruneHistory(olderThan: Date, batch?: number): Promise<number>;

@@ -27,7 +27,7 @@ import {
   type ServiceAuthRow,
 } from './account-rows.js';
 import { bytesEqual } from './connection.js';
-import { history, lastChecks, pruneHistory, recordCheck, snapshot } from './check-store.js';
+import { history, lastChecks, pruneHistory, recordCheck } from './check-store.js';
 import { listAccountSummaries } from './overview-store.js';
 
 const ACCOUNT = 'email_account';
@@ -315,10 +315,6 @@ export class KnexAccountRepository implements AccountRepository {
 
   lastChecks(id: number): Promise<SideCheck[]> {
     return lastChecks(this.knex, id);
-  }
-
-  snapshot() {
-    return snapshot(this.knex);
   }
 
   history(id: number, options: { limit?: number } = {}): Promise<HistoryEntry[]> {

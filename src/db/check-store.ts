@@ -1,13 +1,7 @@
 // Check results: applying an outcome to the account's status (nextStatus, under the row lock), the history
 // table and the last result per side. Split from account-store.ts, which owns accounts and secrets.
 import type { Knex } from 'knex';
-import type {
-  AccountSnapshot,
-  CheckRecord,
-  HistoryEntry,
-  RecordedCheck,
-  SideCheck,
-} from '../accounts/repository.js';
+import type { CheckRecord, HistoryEntry, RecordedCheck, SideCheck } from '../accounts/repository.js';
 import { nextStatus, type StatusState } from '../accounts/status.js';
 import { AccountStatus } from '../accounts/types.js';
 import { LIMITS } from '../config/schema.js';
@@ -115,66 +109,6 @@ async function writeSides(trx: Knex.Transaction, id: number, record: CheckRecord
 export async function lastChecks(knex: Knex, id: number): Promise<SideCheck[]> {
   const rows = await knex<LastCheckRow>('last_check').where('email_account_id', id).orderBy('side');
   return rows.map(toSideCheck);
-}
-
-/** Every non-deleted account's stored state and last results, for restoring metrics. */
-export async function snapshot(knex: Knex): Promise<AccountSnapshot[]> {
-  const accounts = (await knex(`${ACCOUNT} as e`)
-    .leftJoin('service_auth as i', 'i.service_auth_id', 'e.incoming_auth')
-    .leftJoin('service_auth as o', 'o.service_auth_id', 'e.outgoing_auth')
-    .select(
-      'e.email_account_id',
-      'e.account_status',
-      'e.error_count',
-      'i.server as imap_host',
-      'i.port as imap_port',
-      'o.server as smtp_host',
-      'o.port as smtp_port',
-    )
-    .whereNot('e.account_status', AccountStatus.Deleted)) as SnapshotRow[];
-  const sides = new Map<number, SideCheck[]>();
-  // Not the details column: a restart must not parse every stored transcript.
-  const rows = await knex<LastCheckRow>('last_check').select(
-    'email_account_id',
-    'side',
-    'checked_at',
-    'ok',
-    'code',
-    'phase',
-    'reason',
-    'duration_ms',
-    'last_success_at',
-    'tls_not_after',
-  );
-  for (const row of rows) {
-    const list = sides.get(row.email_account_id) ?? [];
-    list.push(toSideCheck({ ...row, details: null }));
-    sides.set(row.email_account_id, list);
-  }
-  return accounts.map((a) => {
-    const endpoints: AccountSnapshot['endpoints'] = {
-      ...(a.imap_host === null ? {} : { imap: { host: a.imap_host, port: Number(a.imap_port) } }),
-      ...(a.smtp_host === null ? {} : { smtp: { host: a.smtp_host, port: Number(a.smtp_port) } }),
-    };
-    return {
-      id: a.email_account_id,
-      status: a.account_status as AccountStatus,
-      errorCount: a.error_count,
-      // Only configured sides: a row left by a side removed before saves deleted it is not restored.
-      sides: (sides.get(a.email_account_id) ?? []).filter((s) => endpoints[s.side] !== undefined),
-      endpoints,
-    };
-  });
-}
-
-interface SnapshotRow {
-  email_account_id: number;
-  account_status: number;
-  error_count: number;
-  imap_host: string | null;
-  imap_port: number | null;
-  smtp_host: string | null;
-  smtp_port: number | null;
 }
 
 export async function history(

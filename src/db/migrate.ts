@@ -6,6 +6,7 @@ import * as replicas from './migrations/004_replicas.js';
 import * as delivery from './migrations/006_delivery.js';
 import * as authBackoff from './migrations/007_auth_backoff.js';
 import * as appOAuth from './migrations/008_app_oauth.js';
+import * as fleet from './migrations/009_fleet.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_delivery': delivery,
   '007_auth_backoff': authBackoff,
   '008_app_oauth': appOAuth,
+  '009_fleet': fleet,
 };
 
 const source: Knex.MigrationSource<string> = {

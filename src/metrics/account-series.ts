@@ -143,7 +143,12 @@ export class AccountSeriesStore {
 
   /** Remove every account not in `keep`; returns the removed ids. */
   retain(keep: ReadonlySet<number>): number[] {
-    const removed = [...this.accounts.keys()].filter((id) => !keep.has(id));
+    return this.retainWhere((id) => keep.has(id));
+  }
+
+  /** Remove every account for which `keep` says false; returns the removed ids. */
+  retainWhere(keep: (id: number) => boolean): number[] {
+    const removed = [...this.accounts.keys()].filter((id) => !keep(id));
     for (const id of removed) this.remove(id);
     return removed;
   }

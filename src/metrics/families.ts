@@ -30,7 +30,7 @@ export function registerProcessInfo(
     facts.startedAt.getTime() / 1000,
   );
   constant(
-    'mailmon_sweep_interval_seconds',
+    'mailmon_check_interval_seconds',
     'Configured time between two checks of one account (scheduler.checkIntervalSeconds), seconds.',
     facts.checkIntervalSeconds,
   );

@@ -59,15 +59,25 @@ export class MailboxHealthMetrics {
     for (const folder of FOLDERS) this.latency.zero({ folder });
   }
 
-  record(accountId: number, result: ProbeResult): void {
-    if (result.quota) this.quota.set(accountId, result.quota.usageRatio);
+  /**
+   * One check's mailbox facts: the delivery outcome and latencies are this replica's work (always
+   * counted); the per-account values only with `perAccount` (the leader's export).
+   */
+  record(accountId: number, result: ProbeResult, perAccount = true): void {
+    if (perAccount && result.quota) this.quota.set(accountId, result.quota.usageRatio);
     const delivery = result.delivery;
     if (!delivery) return;
     this.deliveries.inc({ outcome: delivery.outcome });
     for (const { latencyMs, junk } of delivery.arrivals) {
       if (latencyMs !== null) this.latency.observe({ folder: junk ? 'junk' : 'inbox' }, latencyMs / 1000);
     }
-    if (delivery.latencyMs !== null) this.lastLatency.set(accountId, delivery.latencyMs / 1000);
+    if (perAccount && delivery.latencyMs !== null) this.lastLatency.set(accountId, delivery.latencyMs / 1000);
+  }
+
+  /** An account's values as stored (the leader's view of checks any replica ran). */
+  restore(accountId: number, quotaRatio: number | null, deliveryLatencyMs: number | null): void {
+    if (quotaRatio !== null) this.quota.set(accountId, quotaRatio);
+    if (deliveryLatencyMs !== null) this.lastLatency.set(accountId, deliveryLatencyMs / 1000);
   }
 
   remove(accountId: number): void {
@@ -76,8 +86,12 @@ export class MailboxHealthMetrics {
   }
 
   retain(keep: ReadonlySet<number>): void {
+    this.retainWhere((id) => keep.has(id));
+  }
+
+  retainWhere(keep: (id: number) => boolean): void {
     for (const map of [this.quota, this.lastLatency])
-      for (const id of [...map.keys()]) if (!keep.has(id)) map.delete(id);
+      for (const id of [...map.keys()]) if (!keep(id)) map.delete(id);
   }
 
   /** The per-account families, for the lowest `max` ids of each (the same cap as the others). */

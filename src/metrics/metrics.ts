@@ -86,6 +86,12 @@ export class Metrics {
   private readonly mailbox: MailboxHealthMetrics;
   /** Token endpoint answers and app-only credential expiry (issue 11). */
   readonly oauth: OAuthCredentialMetrics;
+  /**
+   * Whether this process exports the per-account series and `mailmon_accounts`. Off on replicas
+   * that do not hold the leader lease (sweep/account-feed.ts turns it on and off), so one replica
+   * at a time exports them and they never flap between replicas; a single process keeps it on.
+   */
+  private accountExport = true;
 
   constructor(options: MetricsOptions) {
     const interval = options.checkIntervalSeconds;
@@ -115,6 +121,28 @@ export class Metrics {
     if (options.collectRuntime) collectDefaultMetrics({ register: this.registry });
   }
 
+  get exportsAccounts(): boolean {
+    return this.accountExport;
+  }
+
+  /**
+   * Turn the per-account export on or off. Off forgets every per-account value and stops exporting
+   * `mailmon_accounts`; on exports nothing until values and counts are set (the leader's load), so
+   * a scrape in between never sees zeros.
+   */
+  setAccountExport(on: boolean): void {
+    if (on === this.accountExport) return;
+    this.accountExport = on;
+    if (on) return;
+    const none = new Set<number>();
+    this.accounts.retain(none);
+    this.tls.retainAccounts(none);
+    this.mailbox.retain(none);
+    this.counted.clear();
+    this.statusCounts.reset();
+    this.backingOff.reset();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -137,9 +165,10 @@ export class Metrics {
     }
     if (result.durationMs >= 0)
       this.check.duration.observe({ protocol, phase: 'total' }, result.durationMs / 1000);
+    this.mailbox.record(accountId, result, this.accountExport);
+    if (!this.accountExport) return;
     this.accounts.recordSide(accountId, protocol, at, ok, code);
     this.tls.record(accountId, protocol, endpoint, result.tls?.notAfter, ok);
-    this.mailbox.record(accountId, result);
   }
 
   /**
@@ -147,12 +176,14 @@ export class Metrics {
    * restart does not reset them to zero). A Deleted status removes the account.
    */
   setAccountState(accountId: number, state: AccountState): void {
+    if (!this.accountExport) return;
     if (state.status === AccountStatus.Deleted) this.removeAccount(accountId);
     else this.accounts.set(accountId, state);
   }
 
   /** After a check: the account's stored status and ErrorCount (its sides come from recordCheck). */
   setAccountStatus(accountId: number, status: AccountStatus, errorCount: number): void {
+    if (!this.accountExport) return;
     if (status === AccountStatus.Deleted) this.removeAccount(accountId);
     else this.accounts.setStatus(accountId, status, errorCount);
   }
@@ -161,8 +192,19 @@ export class Metrics {
    * Restore a certificate's expiry seen at an account side's last check (from the database at
    * start-up), so certificate alerts survive a restart.
    */
-  restoreCertificate(accountId: number, protocol: Protocol, endpoint: Endpoint, notAfter: Date): void {
+  restoreCertificate(accountId: number, protocol: Protocol, endpoint: Endpoint, notAfter: Date | null): void {
+    if (!this.accountExport) return;
+    // No certificate at the last check (plain text, or a side that never got that far): let go.
+    if (notAfter === null) {
+      this.tls.removeAccount(accountId, [protocol]);
+      return;
+    }
     this.tls.record(accountId, protocol, endpoint, notAfter.toISOString(), true);
+  }
+
+  /** Restore an account's stored quota usage and last delivery latency (leader's view). */
+  restoreMailbox(accountId: number, quotaRatio: number | null, deliveryLatencyMs: number | null): void {
+    if (this.accountExport) this.mailbox.restore(accountId, quotaRatio, deliveryLatencyMs);
   }
 
   /** Drop every series of an account (deleted, or no longer monitored). */
@@ -180,6 +222,7 @@ export class Metrics {
    * its old server's certificate alive.
    */
   retainSides(accountId: number, protocols: Iterable<Protocol>): void {
+    if (!this.accountExport) return;
     const keep = new Set(protocols);
     this.accounts.retainSides(accountId, keep);
     const removed = PROTOCOLS.filter((p) => !keep.has(p));
@@ -200,13 +243,27 @@ export class Metrics {
     this.oauth.retainAccounts(keep);
   }
 
+  /**
+   * Drop the series of accounts with ids in (`afterId`, `upTo`] that are not in `present` (one page
+   * of the database's non-deleted accounts, read in id order): the leader's slow resync removes
+   * what it missed without ever holding every id at once.
+   */
+  retainAccountsBetween(afterId: number, upTo: number, present: ReadonlySet<number>): void {
+    const keep = (id: number) => id <= afterId || id > upTo || present.has(id);
+    this.accounts.retainWhere(keep);
+    this.tls.retainWhere(keep);
+    this.mailbox.retainWhere(keep);
+  }
+
   /** Accounts per status, counted in the database; a status left out is exported as 0. */
   setStatusCounts(counts: Partial<Record<AccountStatus, number>>): void {
+    if (!this.accountExport) return;
     for (const status of STATUSES) this.setCount(status, counts[status] ?? 0);
   }
 
   /** Accounts backing off after credential failures, by code; a code left out is exported as 0. */
   setBackingOff(counts: Partial<Record<FailureCode, number>>): void {
+    if (!this.accountExport) return;
     for (const code of CREDENTIAL_FAILURES) this.backingOff.set({ code }, counts[code] ?? 0);
   }
 
@@ -215,7 +272,7 @@ export class Metrics {
    * it. Moves one account between the `mailmon_accounts` series without counting again.
    */
   countTransition(from: AccountStatus | null, to: AccountStatus): void {
-    if (from === to) return;
+    if (from === to || !this.accountExport) return;
     // Signed on purpose: observations of one account can arrive out of order (a delete observed
     // before the check that committed first), and the later one must cancel the earlier one's
     // move; clamping at 0 here would leave the count one too high. The gauge never shows < 0.

@@ -71,9 +71,14 @@ export class TlsExpiryTracker {
 
   /** Forget every side of every account not in `keep`. */
   retainAccounts(keep: ReadonlySet<number>): void {
+    this.retainWhere((id) => keep.has(id));
+  }
+
+  /** Forget every side of every account for which `keep` says false. */
+  retainWhere(keep: (id: number) => boolean): void {
     for (const [user, key] of [...this.endpointOf]) {
       // user is `id/protocol`
-      if (!keep.has(Number.parseInt(user, 10))) this.release(user, key);
+      if (!keep(Number.parseInt(user, 10))) this.release(user, key);
     }
   }
 

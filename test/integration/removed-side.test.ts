@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AccountInput, ServiceAuthInput } from '../../src/accounts/repository.js';
 import { AccountStatus } from '../../src/accounts/types.js';
 import type { Core } from '../../src/app.js';
-import { restoreMetrics } from '../../src/checks/metrics-sync.js';
+import { AccountViewStore } from '../../src/db/account-view-store.js';
+import { AccountFeed } from '../../src/sweep/account-feed.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { DIALECTS, type TestDb } from '../helpers/databases.js';
 import { testCore } from '../helpers/core.js';
@@ -114,14 +115,17 @@ for (const dialect of DIALECTS) {
       expect(sideSeries(samples, id, 'imap').length).toBeGreaterThan(0);
       expect(certificatePorts(samples)).toEqual([dovecot.imapsPort]);
 
-      // A restart: a fresh Metrics restored from the database.
+      // A restart (or another replica gaining the leader lease): a fresh Metrics loaded from the database.
       const restarted = new Metrics({
         perAccountSeries: 'all',
         collectRuntime: false,
         version: 'test',
         checkIntervalSeconds: 300,
       });
-      await restoreMetrics(core.repo, restarted);
+      const views = new AccountViewStore(core.db.knex);
+      await new AccountFeed({ views, repo: core.repo, metrics: restarted, logger: core.logger }).gain(
+        Date.now(),
+      );
       samples = await scrape(restarted);
       expect(sideSeries(samples, id, 'smtp')).toEqual([]);
       expect(

@@ -90,6 +90,7 @@ export function populatedMetrics(): Metrics {
   );
   metrics.oauth.tokenRequest('client_credentials', 'ok');
   metrics.setStatusCounts({ [AccountStatus.Ok]: 1, [AccountStatus.Failed]: 1 });
+  metrics.replica.setLag(12);
   metrics.recordSweep({ startedAt: new Date(at.getTime() - 2000), finishedAt: at, checked: 2, timedOut: 1 });
   metrics.incDatabaseErrors();
   return metrics;

@@ -248,7 +248,7 @@ describe('Metrics: monitor health', () => {
     expect(value(samples, 'mailmon_checks_timed_out_total')).toBe(2);
     expect(value(samples, 'mailmon_database_errors_total')).toBe(1);
     expect(value(samples, 'mailmon_build_info', { version: '1.2.3' })).toBe(1);
-    expect(value(samples, 'mailmon_sweep_interval_seconds')).toBe(300);
+    expect(value(samples, 'mailmon_check_interval_seconds')).toBe(300);
     expect(value(samples, 'mailmon_start_time_seconds')).toBe(T - 10);
   });
 

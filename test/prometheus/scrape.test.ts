@@ -5,74 +5,10 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AccountStatus } from '../../src/accounts/types.js';
-import type { Metrics } from '../../src/metrics/metrics.js';
-import {
-  deliveryFacts,
-  ENDPOINT,
-  failure,
-  newMetrics,
-  probeResult,
-  quotaFacts,
-  tlsFacts,
-} from '../metrics/fixtures.js';
 import { describeWithPeer } from '../peers/require.js';
 import { allPanels, loadDashboard, substitute } from './dashboard.js';
+import { liveMetrics, sweep } from './live-metrics.js';
 import { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus-server.js';
-
-const DAY_MS = 86_400_000;
-
-/** Accounts as a running daemon would report them: 1 ok, 2 Failed (auth), 3 Failing (no code). */
-function liveMetrics(): Metrics {
-  const metrics = newMetrics({ startedAt: new Date(Date.now() - 60_000) });
-  const now = new Date();
-  const tls = tlsFacts(new Date(Date.now() + 10 * DAY_MS).toISOString());
-  // Half full: under the warning level, so MailmonMailboxNearlyFull stays quiet.
-  metrics.recordCheck(1, probeResult({ tls, quota: quotaFacts(0.5) }), now, ENDPOINT);
-  metrics.setAccountState(1, {
-    status: AccountStatus.Ok,
-    errorCount: 0,
-    sides: [{ protocol: 'imap', lastCheckAt: now, lastSuccessAt: now, ok: true }],
-  });
-  metrics.recordCheck(2, failure('auth_rejected', { protocol: 'smtp' }), now, {
-    host: 'smtp.example.test',
-    port: 465,
-  });
-  metrics.setAccountState(2, {
-    status: AccountStatus.Failed,
-    errorCount: 5,
-    sides: [{ protocol: 'smtp', lastCheckAt: now, lastSuccessAt: new Date(Date.now() - DAY_MS), ok: false }],
-  });
-  metrics.setAccountState(3, {
-    status: AccountStatus.Failing,
-    errorCount: 1,
-    sides: [{ protocol: 'imap', lastCheckAt: now, lastSuccessAt: null, ok: false }],
-  });
-  metrics.setStatusCounts({ [AccountStatus.Ok]: 1, [AccountStatus.Failing]: 1, [AccountStatus.Failed]: 1 });
-  return metrics;
-}
-
-/** One more sweep's worth of activity, so counters and histograms move between scrapes. */
-function sweep(metrics: Metrics): void {
-  const now = new Date();
-  metrics.recordCheck(
-    1,
-    probeResult({ tls: tlsFacts(new Date(Date.now() + 10 * DAY_MS).toISOString()) }),
-    now,
-    ENDPOINT,
-  );
-  metrics.recordCheck(2, failure('auth_rejected', { protocol: 'smtp' }), now, {
-    host: 'smtp.example.test',
-    port: 465,
-  });
-  // A delivery round trip of account 1 that arrived (in the INBOX): none lost, no alert.
-  metrics.recordCheck(1, probeResult({ protocol: 'smtp', delivery: deliveryFacts('delivered', 1500) }), now, {
-    host: 'smtp.example.test',
-    port: 587,
-  });
-  metrics.recordSweep({ startedAt: new Date(Date.now() - 1500), finishedAt: now, checked: 2, timedOut: 1 });
-  metrics.incDatabaseErrors();
-}
 
 describeWithPeer('prometheus', 'Prometheus scraping mailmon metrics', () => {
   let server: Server;
