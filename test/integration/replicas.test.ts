@@ -220,7 +220,12 @@ describeWithPeer('mariadb', 'replicas on one MariaDB', () => {
       expect(answers.map((a) => a.status)).toEqual(urls.map(() => 200));
       const bodies = (await Promise.all(answers.map((a) => a.json()))) as { ok: boolean }[];
       expect(bodies.every((b) => b.ok)).toBe(true);
-      await sleep(1_000);
+      // The answer can come before the record is committed (an answer shared with the claim
+      // loop's check of the same lease), so wait for the record, then long enough for a second
+      // one to show up if the race produced two.
+      const until = Date.now() + 15_000;
+      while (((await recordsPerAccount()).get(id) ?? 0) <= before && Date.now() < until) await sleep(100);
+      await sleep(1_500);
       expect((await recordsPerAccount()).get(id)).toBe(before + 1);
       expect(logins().get('u1')).toBe(loginsBefore + 1);
     });
