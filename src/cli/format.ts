@@ -19,7 +19,6 @@ export function when(date: Date | null): string {
   return date === null ? '-' : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** A stored account as plain JSON for --json output; passwords are never included. */
 /** An oauth2 side's token settings without a secret: which grant, for which app, until when. */
 export function oauthJson(oauth: OAuthSettings) {
   return {
@@ -55,6 +54,7 @@ export function describeOAuth(oauth: OAuthSettings, now: Date): string {
   return `${j.grant} at ${j.tokenUrl}, client ${j.clientId}, ${j.credential}${j.certThumbprint ? ` x5t ${j.certThumbprint}` : ''}; ${expiry}`;
 }
 
+/** A stored account as plain JSON for --json output; passwords are never included. */
 export function accountJson(account: EmailAccount, lastChecks?: SideCheck[]) {
   const side = (auth: EmailAccount['incoming']) =>
     auth === null
