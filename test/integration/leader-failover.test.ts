@@ -5,14 +5,14 @@
 // with SIGKILL, another replica exports the per-account series within the leader lease plus one
 // heartbeat.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateKeyLine } from '../../src/crypto/key-source.js';
 import { openDatabase, type Database } from '../../src/db/connection.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
+import { exited, setUpFleet } from '../helpers/replica-fleet.js';
 import { find, parseExposition, type Sample } from '../metrics/exposition.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { createTestDatabase, type TestDatabase } from '../peers/mariadb.js';
@@ -122,47 +122,21 @@ describeWithPeer('mariadb', 'leader lease and per-account series', () => {
       const users = Array.from({ length: ACCOUNTS }, (_, i) => ({ user: `l${i}`, pass: `pw-${i}` }));
       [dovecot, database] = await Promise.all([startDovecot({ users }), createTestDatabase()]);
       db = openDatabase(database.url);
-      writeFileSync(
-        join(dir, 'mailmon.yaml'),
-        [
-          'http: { port: 0 }',
-          'scheduler: { concurrency: 2, perHostConcurrency: 6, checkIntervalSeconds: 3600, checkTimeoutSeconds: 5 }',
-          `replicas: { leaseSeconds: 6, pollSeconds: 0.2, heartbeatSeconds: ${HEARTBEAT_S}, leaderLeaseSeconds: ${LEADER_LEASE_S} }`,
-          'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null }',
-          'log: { format: json }',
-        ].join('\n'),
-      );
-      env = {
-        MAILMON_CONFIG: join(dir, 'mailmon.yaml'),
-        MAILMON_DATABASE_URL: database.url,
-        MAILMON_SECRET_KEY: generateKeyLine('k1'),
-      };
-      const accounts = users.map((u, i) => ({
-        EMailAddress: `${u.user}@example.test`,
-        IncomingCredentials: {
-          Server: '127.0.0.1',
-          Port: dovecot.imapPort,
-          Username: u.user,
-          Password: isBad(i) ? 'wrong' : u.pass,
-          Security: 'none',
-        },
-      }));
-      const imported = await runCli(['accounts', 'import', '-'], env, JSON.stringify(accounts));
-      expect(imported.code, imported.stderr).toBe(0);
+      env = await setUpFleet({
+        dir,
+        databaseUrl: database.url,
+        imapPort: dovecot.imapPort,
+        scheduler:
+          '{ concurrency: 2, perHostConcurrency: 6, checkIntervalSeconds: 3600, checkTimeoutSeconds: 5 }',
+        replicas: `{ leaseSeconds: 6, pollSeconds: 0.2, heartbeatSeconds: ${HEARTBEAT_S}, leaderLeaseSeconds: ${LEADER_LEASE_S} }`,
+        users,
+        isBad,
+      });
     }, 60_000);
 
     afterAll(async () => {
       for (const r of replicas) r.child.kill('SIGKILL');
-      await Promise.all(
-        replicas.map(
-          (r) =>
-            new Promise<void>((resolve) =>
-              r.child.exitCode !== null || r.child.signalCode !== null
-                ? resolve()
-                : r.child.once('exit', () => resolve()),
-            ),
-        ),
-      );
+      await Promise.all(replicas.map((r) => exited(r.child)));
       await db?.close();
       await Promise.all([dovecot?.stop(), database?.drop()]);
       rmSync(dir, { recursive: true, force: true });

@@ -4,14 +4,14 @@
 // one, and a replica frozen past its lease (SIGSTOP, then SIGCONT) changes 0 rows with its late
 // results, counting them as leases lost.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateKeyLine } from '../../src/crypto/key-source.js';
 import { openDatabase, type Database } from '../../src/db/connection.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
+import { exited as childExited, setUpFleet } from '../helpers/replica-fleet.js';
 import { startDovecot, type Dovecot } from '../peers/dovecot.js';
 import { createTestDatabase, type TestDatabase } from '../peers/mariadb.js';
 import { describeWithPeer } from '../peers/require.js';
@@ -50,12 +50,7 @@ describeWithPeer('mariadb', 'replicas on one MariaDB', () => {
       replicas.push(replica);
       return replica;
     };
-    const exited = (r: Replica) =>
-      new Promise<void>((resolve) =>
-        r.child.exitCode !== null || r.child.signalCode !== null
-          ? resolve()
-          : r.child.once('exit', () => resolve()),
-      );
+    const exited = (r: Replica) => childExited(r.child);
 
     /** check_result rows per account id. */
     const recordsPerAccount = async (): Promise<Map<number, number>> => {
@@ -108,34 +103,17 @@ describeWithPeer('mariadb', 'replicas on one MariaDB', () => {
       const users = Array.from({ length: ACCOUNTS }, (_, i) => ({ user: `u${i}`, pass: `pw-${i}` }));
       [dovecot, database] = await Promise.all([startDovecot({ users }), createTestDatabase()]);
       db = openDatabase(database.url);
-      writeFileSync(
-        join(dir, 'mailmon.yaml'),
-        [
-          'http: { port: 0 }',
-          'scheduler: { concurrency: 8, perHostConcurrency: 24, checkIntervalSeconds: 3600, checkTimeoutSeconds: 5 }',
-          `replicas: { leaseSeconds: ${LEASE_S}, pollSeconds: 0.2, heartbeatSeconds: 1, leaderLeaseSeconds: 3 }`,
-          'egress: { allowCidrs: [127.0.0.0/8], allowedPorts: null }',
-          'history: { retentionDays: 0 }',
-          'log: { format: json }',
-        ].join('\n'),
-      );
-      env = {
-        MAILMON_CONFIG: join(dir, 'mailmon.yaml'),
-        MAILMON_DATABASE_URL: database.url,
-        MAILMON_SECRET_KEY: generateKeyLine('k1'),
-      };
-      const accounts = users.map((u, i) => ({
-        EMailAddress: `${u.user}@example.test`,
-        IncomingCredentials: {
-          Server: '127.0.0.1',
-          Port: dovecot.imapPort,
-          Username: u.user,
-          Password: isBad(i) ? 'wrong' : u.pass,
-          Security: 'none',
-        },
-      }));
-      const imported = await runCli(['accounts', 'import', '-'], env, JSON.stringify(accounts));
-      expect(imported.code, imported.stderr).toBe(0);
+      env = await setUpFleet({
+        dir,
+        databaseUrl: database.url,
+        imapPort: dovecot.imapPort,
+        scheduler:
+          '{ concurrency: 8, perHostConcurrency: 24, checkIntervalSeconds: 3600, checkTimeoutSeconds: 5 }',
+        replicas: `{ leaseSeconds: ${LEASE_S}, pollSeconds: 0.2, heartbeatSeconds: 1, leaderLeaseSeconds: 3 }`,
+        extra: ['history: { retentionDays: 0 }'],
+        users,
+        isBad,
+      });
     }, 120_000);
 
     afterAll(async () => {
